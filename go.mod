@@ -1,0 +1,3 @@
+module github.com/cutover/cutover
+
+go 1.26.8
