@@ -1,0 +1,120 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+
+	"github.com/cutover/cutover/internal/router"
+	"github.com/cutover/cutover/internal/signals"
+)
+
+func newRouterCmd() *cobra.Command {
+	var (
+		tablePath, statePath, metricsAddr string
+		drain                             time.Duration
+		verbose                           bool
+	)
+	cmd := &cobra.Command{
+		Use:   "router --table FILE",
+		Short: "Run the data plane alone, serving a routing table from a JSON file",
+		Long: `Run the router alone: it serves the routing table in FILE (JSON, see
+internal/router/table.go for the fields) and reloads it on SIGHUP. A table that does not
+parse or validate is reported and the current one keeps serving. Every applied table is
+saved crash-safely to --state, and at start the router serves the saved table if --table
+is missing. SIGTERM or SIGINT drains and exits.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			level := slog.LevelInfo
+			if verbose {
+				level = slog.LevelDebug
+			}
+			log := newLogger(cmd.ErrOrStderr(), level)
+			if tablePath == "" && statePath == "" {
+				return errors.New("give --table FILE (and optionally --state FILE)")
+			}
+			if statePath == "" {
+				statePath = filepath.Join(filepath.Dir(tablePath), "."+filepath.Base(tablePath)+".applied")
+			}
+			r := router.New(router.Options{Logger: log, StatePath: statePath, DrainTimeout: drain})
+			if err := applyFile(r, tablePath, statePath, log); err != nil {
+				return err
+			}
+			if metricsAddr != "" {
+				if err := serveMetrics(cmd.Context(), metricsAddr, r, log); err != nil {
+					return err
+				}
+			}
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+			for {
+				select {
+				case <-hup:
+					if err := applyFile(r, tablePath, "", log); err != nil {
+						log.Error("reload failed; still serving the previous table", "err", err)
+					}
+				case <-cmd.Context().Done():
+					log.Info("stopping: draining connections", "timeout", drain)
+					ctx, cancel := context.WithTimeout(context.Background(), drain)
+					defer cancel()
+					return r.Close(ctx)
+				}
+			}
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&tablePath, "table", "", "routing table JSON file, reloaded on SIGHUP")
+	f.StringVar(&statePath, "state", "", "where the applied table is saved (default: beside --table)")
+	f.StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus /metrics on this address, e.g. 127.0.0.1:9100")
+	f.DurationVar(&drain, "drain-timeout", 30*time.Second, "how long removed instances and listeners may drain")
+	f.BoolVarP(&verbose, "verbose", "v", false, "log debug detail")
+	return cmd
+}
+
+// applyFile loads and applies the table at path, or the saved one at fallback when path is
+// missing.
+func applyFile(r *router.Router, path, fallback string, log *slog.Logger) error {
+	t, err := router.LoadTable(path)
+	if err != nil && errors.Is(err, os.ErrNotExist) && fallback != "" {
+		log.Warn("table file missing; serving the last applied table", "table", path, "state", fallback)
+		t, err = router.LoadTable(fallback)
+	}
+	if err != nil {
+		return err
+	}
+	if err := r.Apply(t); err != nil {
+		return fmt.Errorf("apply %s: %w", path, err)
+	}
+	log.Info("table applied", "apps", len(t.Apps), "listeners", len(t.Listeners))
+	return nil
+}
+
+func serveMetrics(ctx context.Context, addr string, r *router.Router, log *slog.Logger) error {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(signals.NewCollector(r), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("metrics listener: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	context.AfterFunc(ctx, func() { _ = srv.Close() })
+	log.Info("metrics served", "addr", ln.Addr().String())
+	return nil
+}

@@ -1,0 +1,122 @@
+package router
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// listenerHandler serves one listener address from whatever snapshot is current.
+type listenerHandler struct {
+	r    *Router
+	addr string
+}
+
+func (h *listenerHandler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	start := time.Now()
+	snap := h.r.snap.Load()
+	lr := snap.listeners[h.addr]
+	if lr == nil {
+		plain(w, http.StatusNotFound, "cutover: this listener has no routes\n")
+		return
+	}
+	app, test := lr.match(req.Host, req.URL.Path)
+	if app == nil {
+		plain(w, http.StatusNotFound, "cutover: no app is routed for this host and path\n")
+		return
+	}
+	if req.ContentLength > app.limits.MaxBodyBytes {
+		plain(w, http.StatusRequestEntityTooLarge, "cutover: request body too large\n")
+		return
+	}
+	ch := app.choose(req, test)
+	now := start.UnixNano()
+	p := ch.pool
+	b := p.pick(now, nil)
+	if b == nil && ch.other != nil && len(ch.other.backends) > 0 {
+		// The chosen version has nobody available: fail over rather than fail the request.
+		p = ch.other
+		b = p.pick(now, nil)
+	}
+	if b == nil {
+		w.Header().Set("Retry-After", "1")
+		plain(w, http.StatusServiceUnavailable, "cutover: no healthy instance of "+app.name+" ("+ch.pool.role+")\n")
+		return
+	}
+	if ch.setBucket >= 0 {
+		w.Header().Add("Set-Cookie", bucketCookie(app.bucketName, ch.setBucket))
+	}
+	px := proxy{r: h.r, snap: snap, app: app, pool: p, w: w, req: req, start: start}
+	px.serve(b)
+}
+
+func plain(w http.ResponseWriter, code int, msg string) {
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	_, _ = io.WriteString(w, msg)
+}
+
+// Hop-by-hop headers are meaningful for one connection only and never forwarded (RFC 9110 7.6.1).
+var hopHeaders = map[string]bool{
+	"Connection":          true,
+	"Proxy-Connection":    true,
+	"Keep-Alive":          true,
+	"Proxy-Authenticate":  true,
+	"Proxy-Authorization": true,
+	"Te":                  true,
+	"Trailer":             true,
+	"Transfer-Encoding":   true,
+	"Upgrade":             true,
+	// Not hop-by-hop, but the router frames bodies itself and answers 100-continue itself.
+	"Content-Length": true,
+	"Expect":         true,
+}
+
+// connectionListed reports whether the Connection header values name key (case-insensitive).
+func connectionListed(conn []string, key string) bool {
+	for _, v := range conn {
+		for _, tok := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(tok), key) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// isUpgrade reports a WebSocket (or other) HTTP/1.1 upgrade request.
+func isUpgrade(r *http.Request) bool {
+	return r.ProtoMajor == 1 && r.Header.Get("Upgrade") != "" && connectionListed(r.Header["Connection"], "upgrade")
+}
+
+var errBodyTooLarge = errors.New("request body exceeds the limit")
+
+// limitedBody fails with errBodyTooLarge once more than max bytes were read.
+type limitedBody struct {
+	r    io.Reader
+	left int64
+	read int64
+}
+
+func (l *limitedBody) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		// Probe one byte: exactly max bytes is fine, more is not.
+		var one [1]byte
+		n, err := l.r.Read(one[:])
+		if n > 0 {
+			return 0, errBodyTooLarge
+		}
+		return 0, err
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	l.read += int64(n)
+	return n, err
+}

@@ -1,0 +1,54 @@
+package router
+
+import (
+	"time"
+
+	"github.com/cutover/cutover/internal/health"
+)
+
+// healthBridge turns probe verdicts into backend state and tells the owner.
+type healthBridge struct{ r *Router }
+
+func (h healthBridge) HealthChanged(id string, healthy bool, reason string) {
+	b := h.r.snap.Load().byID[id]
+	if b == nil {
+		return
+	}
+	b.healthy.Store(healthy)
+	if healthy {
+		b.ejectedUntil.Store(0)
+		b.connFails.Store(0)
+	}
+	h.r.log.Info("instance health changed", "app", b.app, "instance", id, "healthy", healthy, "reason", reason)
+	if o := h.r.opts.Observer; o != nil {
+		o.InstanceHealth(b.app, id, healthy, reason)
+	}
+}
+
+// ejected tells the owner about a passive ejection.
+func (r *Router) ejected(b *backend, reason string) {
+	r.log.Warn("instance ejected", "app", b.app, "instance", b.id, "reason", reason)
+	if o := r.opts.Observer; o != nil {
+		o.InstanceHealth(b.app, b.id, false, reason)
+	}
+}
+
+func healthTargets(t Table) []health.Target {
+	var out []health.Target
+	for _, a := range t.Apps {
+		if a.Health == nil {
+			continue
+		}
+		c := health.Check{
+			Path: a.Health.Path, Interval: time.Duration(a.Health.Interval), Timeout: time.Duration(a.Health.Timeout),
+			HealthyThreshold: a.Health.HealthyThreshold, UnhealthyThreshold: a.Health.UnhealthyThreshold,
+			StatusMin: a.Health.StatusMin, StatusMax: a.Health.StatusMax,
+		}.WithDefaults()
+		for _, p := range []Pool{a.Blue, a.Green} {
+			for _, in := range p.Instances {
+				out = append(out, health.Target{ID: in.ID, Addr: in.Addr, Check: c})
+			}
+		}
+	}
+	return out
+}

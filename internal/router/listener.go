@@ -1,0 +1,173 @@
+package router
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+)
+
+// listener is one bound address and the HTTP server on it. Its handler reads the current
+// snapshot on every request, so table swaps apply to open keep-alive connections too.
+type listener struct {
+	addr string
+	ln   net.Listener
+	srv  *http.Server
+	tls  bool
+	cert atomic.Pointer[tls.Certificate]
+	done chan struct{}
+}
+
+// openListeners binds the listeners t declares that are not bound yet and reloads the
+// certificates of TLS listeners that are. It returns the new, not yet serving, listeners.
+func (r *Router) openListeners(t Table) ([]*listener, error) {
+	var started []*listener
+	for _, lc := range t.Listeners {
+		isTLS := lc.CertFile != ""
+		var cert *tls.Certificate
+		if isTLS {
+			c, err := tls.LoadX509KeyPair(lc.CertFile, lc.KeyFile)
+			if err != nil {
+				closeAll(started)
+				return nil, fmt.Errorf("listener %s: load certificate %s and key %s: %w", lc.Addr, lc.CertFile, lc.KeyFile, err)
+			}
+			cert = &c
+		}
+		if old := r.listeners[lc.Addr]; old != nil {
+			if old.tls == isTLS {
+				if cert != nil {
+					old.cert.Store(cert)
+				}
+				continue
+			}
+			// Switching between plain and TLS on one address needs the port: close, then rebind.
+			old.shutdownNow()
+			delete(r.listeners, lc.Addr)
+		}
+		l, err := r.bind(lc.Addr, cert)
+		if err != nil {
+			closeAll(started)
+			return nil, err
+		}
+		started = append(started, l)
+	}
+	return started, nil
+}
+
+func (r *Router) bind(addr string, cert *tls.Certificate) (*listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w (is another process using it?)", addr, err)
+	}
+	l := &listener{addr: addr, ln: ln, tls: cert != nil, done: make(chan struct{})}
+	var protos http.Protocols
+	protos.SetHTTP1(true)
+	l.srv = &http.Server{
+		Handler:           &listenerHandler{r: r, addr: addr},
+		ReadHeaderTimeout: r.opts.ReadHeaderTimeout,
+		IdleTimeout:       r.opts.IdleTimeout,
+		MaxHeaderBytes:    r.opts.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(r.log.Handler(), slog.LevelDebug),
+		Protocols:         &protos,
+	}
+	if cert != nil {
+		l.cert.Store(cert)
+		protos.SetHTTP2(true)
+		l.srv.TLSConfig = &tls.Config{
+			MinVersion:     tls.VersionTLS12,
+			GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return l.cert.Load(), nil },
+		}
+	} else {
+		protos.SetUnencryptedHTTP2(true)
+	}
+	return l, nil
+}
+
+func (l *listener) serve(log *slog.Logger) {
+	go func() {
+		defer close(l.done)
+		var err error
+		if l.tls {
+			err = l.srv.ServeTLS(l.ln, "", "")
+		} else {
+			err = l.srv.Serve(l.ln)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("listener stopped", "addr", l.addr, "err", err)
+		}
+	}()
+}
+
+// closeRemovedListeners shuts down, in the background, listeners t no longer declares.
+func (r *Router) closeRemovedListeners(t Table) {
+	keep := map[string]bool{}
+	for _, lc := range t.Listeners {
+		keep[lc.Addr] = true
+	}
+	for addr, l := range r.listeners {
+		if !keep[addr] {
+			delete(r.listeners, addr)
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), r.opts.DrainTimeout)
+				defer cancel()
+				_ = l.shutdown(ctx)
+			}()
+		}
+	}
+}
+
+// shutdown stops accepting, waits for active connections to go idle until ctx ends, then
+// closes the rest.
+func (l *listener) shutdown(ctx context.Context) error {
+	err := l.srv.Shutdown(ctx)
+	if err != nil {
+		_ = l.srv.Close()
+	}
+	select {
+	case <-l.done:
+	default:
+		_ = l.ln.Close() // never served
+	}
+	return err
+}
+
+func (l *listener) shutdownNow() {
+	_ = l.srv.Close()
+	_ = l.ln.Close()
+}
+
+func closeAll(ls []*listener) {
+	for _, l := range ls {
+		_ = l.ln.Close()
+	}
+}
+
+func shutdownAll(ctx context.Context, ls []*listener) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(ls))
+	for i, l := range ls {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = l.shutdown(ctx)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// ListenerAddr returns the address a listener is actually bound to (useful with port 0).
+func (r *Router) ListenerAddr(addr string) (net.Addr, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	l, ok := r.listeners[addr]
+	if !ok {
+		return nil, false
+	}
+	return l.ln.Addr(), true
+}

@@ -1,0 +1,317 @@
+package router
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// proxy carries one request through to an instance and the answer back.
+type proxy struct {
+	r     *Router
+	snap  *snapshot
+	app   *appRoute
+	pool  *pool
+	w     http.ResponseWriter
+	req   *http.Request
+	start time.Time
+	body  *limitedBody // nil when the request has no body
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// aLongTimeAgo is a deadline that makes blocked I/O return at once.
+var aLongTimeAgo = time.Unix(1, 0)
+
+func (p *proxy) serve(b *backend) {
+	if isUpgrade(p.req) {
+		p.serveUpgrade(b)
+		return
+	}
+	if p.req.Body != nil && p.req.Body != http.NoBody && p.req.ContentLength != 0 {
+		p.body = &limitedBody{r: p.req.Body, left: p.app.limits.MaxBodyBytes}
+	}
+	lim := p.app.limits
+	ctx := p.req.Context()
+	for retried := false; ; retried = true {
+		b.inflight.Add(1)
+		c, reused, err := b.get(ctx, time.Duration(lim.DialTimeout))
+		if err == nil {
+			b.connectOK()
+			p.exchange(b, c, reused)
+			return
+		}
+		b.abandon()
+		p.connectFailed(b, err)
+		// Nothing was sent: try once more on another instance of the same version.
+		if !retried && ctx.Err() == nil {
+			if next := p.pool.pick(time.Now().UnixNano(), b); next != nil {
+				b = next
+				continue
+			}
+		}
+		p.w.Header().Set("Retry-After", "1")
+		plain(p.w, http.StatusBadGateway, "cutover: cannot connect to "+p.app.name+" ("+p.pool.role+")\n")
+		return
+	}
+}
+
+// exchange sends the request on c and copies the response back, recording it on b.
+func (p *proxy) exchange(b *backend, c *upConn, reused bool) {
+	b.rec.Begin()
+	status, out := 0, int64(0)
+	defer func() {
+		var in int64
+		if p.body != nil {
+			in = p.body.read
+		}
+		b.end(status, time.Since(p.start), in, out)
+	}()
+	resp, c, err := p.send(b, c, reused)
+	if err != nil {
+		status = p.fail(err)
+		return
+	}
+	status = resp.StatusCode
+	ok, n := p.copyResponse(b, resp)
+	out = n
+	if ok && !resp.Close {
+		b.put(c)
+	} else {
+		b.discard(c)
+	}
+	if !ok {
+		// The response is cut short: make the client see a broken stream, not a short one.
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// send writes the request and reads the response head, redialling once when a reused idle
+// connection turns out to have been closed by the instance before anything was answered.
+func (p *proxy) send(b *backend, c *upConn, reused bool) (*http.Response, *upConn, error) {
+	for {
+		resp, err := p.roundTrip(c)
+		if err == nil {
+			return resp, c, nil
+		}
+		b.discard(c)
+		if !reused || !isStale(err) || (p.body != nil && p.body.read > 0) || p.req.Context().Err() != nil {
+			return nil, nil, err
+		}
+		if c, err = b.dial(p.req.Context(), time.Duration(p.app.limits.DialTimeout)); err != nil {
+			return nil, nil, err
+		}
+		reused = false
+	}
+}
+
+func (p *proxy) roundTrip(c *upConn) (*http.Response, error) {
+	stop := context.AfterFunc(p.req.Context(), func() { _ = c.nc.SetDeadline(aLongTimeAgo) })
+	defer stop()
+	if err := p.writeRequest(c.bw, false); err != nil {
+		return nil, err
+	}
+	_ = c.nc.SetReadDeadline(time.Now().Add(time.Duration(p.app.limits.UpstreamTimeout)))
+	resp, err := http.ReadResponse(c.br, p.req)
+	for err == nil && resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
+		resp, err = http.ReadResponse(c.br, p.req) // skip 100 Continue and 103 Early Hints
+	}
+	if err != nil {
+		return nil, err
+	}
+	_ = c.nc.SetReadDeadline(time.Time{})
+	return resp, nil
+}
+
+// fail answers the client for an exchange that produced no response, and returns the status.
+func (p *proxy) fail(err error) int {
+	code, msg := http.StatusBadGateway, "cutover: the instance did not answer properly\n"
+	switch {
+	case errors.Is(err, errBodyTooLarge):
+		code, msg = http.StatusRequestEntityTooLarge, "cutover: request body too large\n"
+	case errors.Is(err, errClientBody):
+		code, msg = http.StatusBadRequest, "cutover: could not read the request body\n"
+	case errors.Is(err, os.ErrDeadlineExceeded) && p.req.Context().Err() == nil:
+		code, msg = http.StatusGatewayTimeout, "cutover: the instance did not answer in time\n"
+	}
+	plain(p.w, code, msg)
+	return code
+}
+
+// isStale reports errors that mean the instance closed an idle connection.
+func isStale(err error) bool {
+	if errors.Is(err, errClientBody) {
+		return false
+	}
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed)
+}
+
+var errClientBody = errors.New("reading the client's request body")
+
+// writeRequest writes the request head and body in HTTP/1.1 framing of the router's own
+// choosing: the client's Content-Length and Transfer-Encoding are never passed through, so a
+// request the client framed ambiguously cannot be read differently by the instance.
+func (p *proxy) writeRequest(bw *bufio.Writer, upgrade bool) error {
+	req := p.req
+	_, _ = bw.WriteString(req.Method)
+	_ = bw.WriteByte(' ')
+	_, _ = bw.WriteString(requestURI(req))
+	_, _ = bw.WriteString(" HTTP/1.1\r\nHost: ")
+	_, _ = bw.WriteString(req.Host)
+	_, _ = bw.WriteString("\r\n")
+	conn := req.Header["Connection"]
+	for k, vv := range req.Header {
+		if hopHeaders[k] || isForwardedHeader(k) || (len(conn) > 0 && connectionListed(conn, k)) {
+			continue
+		}
+		for _, v := range vv {
+			writeHeader(bw, k, v)
+		}
+	}
+	p.writeForwarded(bw)
+	if upgrade {
+		writeHeader(bw, "Connection", "Upgrade")
+		writeHeader(bw, "Upgrade", req.Header.Get("Upgrade"))
+	}
+	switch {
+	case p.body == nil:
+		if req.ContentLength == 0 && (req.Method == "POST" || req.Method == "PUT" || req.Method == "PATCH") {
+			writeHeader(bw, "Content-Length", "0")
+		}
+		_, _ = bw.WriteString("\r\n")
+	case req.ContentLength > 0:
+		writeHeader(bw, "Content-Length", strconv.FormatInt(req.ContentLength, 10))
+		_, _ = bw.WriteString("\r\n")
+		n, err := io.Copy(bw, p.body)
+		if err != nil {
+			return bodyErr(err)
+		}
+		if n != req.ContentLength {
+			return errClientBody
+		}
+	default:
+		writeHeader(bw, "Transfer-Encoding", "chunked")
+		_, _ = bw.WriteString("\r\n")
+		if err := p.writeChunked(bw); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
+}
+
+// writeChunked streams a body of unknown length, flushing each piece as it arrives.
+func (p *proxy) writeChunked(bw *bufio.Writer) error {
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
+	for {
+		n, err := p.body.Read(buf)
+		if n > 0 {
+			_, _ = bw.WriteString(strconv.FormatInt(int64(n), 16))
+			_, _ = bw.WriteString("\r\n")
+			_, _ = bw.Write(buf[:n])
+			_, _ = bw.WriteString("\r\n")
+			if ferr := bw.Flush(); ferr != nil {
+				return ferr
+			}
+		}
+		if err == io.EOF {
+			_, _ = bw.WriteString("0\r\n\r\n")
+			return nil
+		}
+		if err != nil {
+			return bodyErr(err)
+		}
+	}
+}
+
+func bodyErr(err error) error {
+	if errors.Is(err, errBodyTooLarge) {
+		return err
+	}
+	var opErr *net.OpError
+	if errors.As(err, &opErr) && opErr.Op == "write" {
+		return err // the instance side failed
+	}
+	return errors.Join(errClientBody, err)
+}
+
+func writeHeader(bw *bufio.Writer, k, v string) {
+	_, _ = bw.WriteString(k)
+	_, _ = bw.WriteString(": ")
+	_, _ = bw.WriteString(v)
+	_, _ = bw.WriteString("\r\n")
+}
+
+func requestURI(r *http.Request) string {
+	if u := r.RequestURI; u != "" && (u[0] == '/' || u == "*") {
+		return u
+	}
+	return r.URL.RequestURI()
+}
+
+func isForwardedHeader(k string) bool {
+	return k == "X-Forwarded-For" || k == "X-Forwarded-Proto" || k == "X-Forwarded-Host" || k == "Forwarded"
+}
+
+// writeForwarded sets X-Forwarded-For, -Proto and -Host. Incoming values are kept (and
+// appended to) only when the peer is a trusted proxy; from anyone else they are replaced.
+func (p *proxy) writeForwarded(bw *bufio.Writer) {
+	req := p.req
+	ip := req.RemoteAddr
+	if i := strings.LastIndexByte(ip, ':'); i >= 0 {
+		ip = strings.Trim(ip[:i], "[]")
+	}
+	trusted := false
+	if len(p.snap.trusted) > 0 {
+		if a, err := netip.ParseAddr(ip); err == nil {
+			trusted = p.snap.isTrusted(a)
+		}
+	}
+	xff, proto, host := ip, "http", req.Host
+	if req.TLS != nil {
+		proto = "https"
+	}
+	if trusted {
+		if prior := req.Header.Values("X-Forwarded-For"); len(prior) > 0 {
+			xff = strings.Join(prior, ", ") + ", " + ip
+		}
+		if v := req.Header.Get("X-Forwarded-Proto"); v != "" {
+			proto = v
+		}
+		if v := req.Header.Get("X-Forwarded-Host"); v != "" {
+			host = v
+		}
+		if v := req.Header.Values("Forwarded"); len(v) > 0 {
+			for _, f := range v {
+				writeHeader(bw, "Forwarded", f)
+			}
+		}
+	}
+	writeHeader(bw, "X-Forwarded-For", xff)
+	writeHeader(bw, "X-Forwarded-Proto", proto)
+	if host != "" {
+		writeHeader(bw, "X-Forwarded-Host", host)
+	}
+}
+
+// connectFailed counts a connection error against b and reports an ejection.
+func (p *proxy) connectFailed(b *backend, err error) {
+	lim := p.app.limits
+	if b.connectFailed(lim.FailureEject, time.Duration(lim.EjectCooldown), time.Now()) {
+		p.r.ejected(b, fmt.Sprintf("%d consecutive connection errors, last: %v; out of rotation for %s",
+			lim.FailureEject, err, time.Duration(lim.EjectCooldown)))
+	}
+}
