@@ -31,8 +31,10 @@ type Checker struct {
 type prober struct {
 	target  Target // Check with defaults applied
 	cancel  context.CancelFunc
-	healthy atomic.Bool // last verdict, read by Healthy
-	stopped bool        // guarded by Checker.deliver
+	healthy atomic.Bool            // last verdict, read by Healthy
+	probed  atomic.Bool            // a probe has succeeded since the target was (re)started
+	failure atomic.Pointer[string] // the last failed probe's reason
+	stopped bool                   // guarded by Checker.deliver
 }
 
 // NewChecker returns a Checker with no targets that reports transitions to obs (which may be
@@ -99,6 +101,28 @@ func (c *Checker) Healthy(id string) (healthy, known bool) {
 	return p.healthy.Load(), true
 }
 
+// Status is a target's verdict with what the prober has seen.
+type Status struct {
+	Healthy     bool
+	Probed      bool   // a probe has succeeded since the target was started
+	LastFailure string // the last failed probe's reason, if any
+}
+
+// Status reports on id, and whether id is a probed target at all.
+func (c *Checker) Status(id string) (Status, bool) {
+	c.mu.Lock()
+	p, ok := c.probers[id]
+	c.mu.Unlock()
+	if !ok {
+		return Status{}, false
+	}
+	st := Status{Healthy: p.healthy.Load(), Probed: p.probed.Load()}
+	if f := p.failure.Load(); f != nil {
+		st.LastFailure = *f
+	}
+	return st, true
+}
+
 // Close stops every probe, cancelling those in flight, and waits for their goroutines to
 // exit. The Observer is not called after Close returns. Close may be called more than once.
 func (c *Checker) Close() {
@@ -146,6 +170,13 @@ func (c *Checker) run(ctx context.Context, p *prober, s State) {
 		}
 		var changed bool
 		s, changed = Next(s, r, check)
+		if s.Probed {
+			p.probed.Store(true)
+		}
+		if !r.OK {
+			reason := r.Reason
+			p.failure.Store(&reason)
+		}
 		if changed {
 			c.report(p, s.Healthy, describe(s, r))
 		}

@@ -1,0 +1,98 @@
+package deploy
+
+import "time"
+
+var pointOrder = map[Point]int{
+	BeforeStart: 0, GreenHealthy: 1, AfterTestTraffic: 2, AfterStep: 3, AfterFullTraffic: 4, AfterBlueRetired: 5,
+}
+
+// hooks runs the hooks at point one after another and reports true once all have passed. A
+// failed or overdue hook ends the deployment (failed before production traffic, rolled back
+// after). res is the result of the hook being waited for, if it has finished.
+func (d *decision) hooks(point Point, res *HookResult) bool {
+	s := &d.s
+	if s.HookPoint != "" && pointOrder[point] < pointOrder[s.HookPoint] {
+		return true // an earlier point of this phase, already done
+	}
+	if s.HookPoint != point {
+		s.HookPoint, s.HooksDone = point, 0
+	}
+	names := s.Plan.Hooks[point]
+	for s.HooksDone < len(names) {
+		if s.Hook == nil {
+			s.Hook = &HookWait{Point: point, Index: s.HooksDone, Name: names[s.HooksDone], Step: s.Step, StartedAt: d.now}
+			d.record("running %s hook %q", point, s.Hook.Name)
+			return false
+		}
+		if res != nil && res.Key == s.Hook.Key() {
+			name := s.Hook.Name
+			if !res.Passed {
+				d.fail("%s hook %q failed: %s", point, name, res.Reason)
+				return false
+			}
+			s.Hook = nil
+			s.HooksDone++
+			res = nil
+			d.record("%s hook %q passed", point, name)
+			continue
+		}
+		if limit := s.Plan.HookTimeout; limit > 0 && !d.now.Before(s.Hook.StartedAt.Add(limit)) {
+			d.fail("%s hook %q did not finish within %s", point, s.Hook.Name, limit)
+			return false
+		}
+		return false
+	}
+	return true
+}
+
+// Ensure returns the actions that make the world match s. They are idempotent: the runner
+// performs them after every decision and again after a restart.
+func Ensure(s State) []Action {
+	var acts []Action
+	switch s.Phase {
+	case PhaseBeforeStart:
+	case PhaseStarting, PhaseTesting:
+		acts = append(acts, Action{Kind: ActEnsureGreen, Count: s.Plan.Instances}, Action{Kind: ActRoute, Weight: 0})
+	case PhaseShifting, PhaseFullTraffic:
+		acts = append(acts, Action{Kind: ActEnsureGreen, Count: s.Plan.Instances}, Action{Kind: ActRoute, Weight: s.Weight})
+	case PhaseSucceeded:
+		acts = append(acts, Action{Kind: ActPromote})
+	case PhaseRolledBack, PhaseFailed, PhaseAborted:
+		acts = append(acts, Action{Kind: ActRoute, Weight: 0}, Action{Kind: ActStopGreen})
+	}
+	if s.Hook != nil && !s.Phase.Terminal() {
+		acts = append(acts, Action{Kind: ActRunHook, Hook: s.Hook})
+	}
+	return acts
+}
+
+// NextWake is when Decide must run again even if nothing is observed: the earliest timer of
+// the state. The runner also decides on every observation.
+func NextWake(s State) time.Time {
+	if s.Phase.Terminal() {
+		return time.Time{}
+	}
+	t := s.Deadline()
+	consider := func(c time.Time) {
+		if !c.IsZero() && c.Before(t) {
+			t = c
+		}
+	}
+	switch s.Phase {
+	case PhaseStarting:
+		consider(s.PhaseSince.Add(s.Plan.StartupGrace))
+	case PhaseShifting:
+		st := s.Plan.Steps[s.Step]
+		consider(s.StepReachedAt.Add(st.Pause))
+		if st.Approval {
+			consider(s.StepReachedAt.Add(st.Pause + s.Plan.Approval))
+		}
+		if s.Plan.Analysis != nil {
+			consider(s.NextAnalysisAt)
+		}
+	}
+	if s.Hook != nil && s.Plan.HookTimeout > 0 {
+		consider(s.Hook.StartedAt.Add(s.Plan.HookTimeout))
+	}
+	return t
+}

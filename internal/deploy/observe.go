@@ -1,0 +1,100 @@
+package deploy
+
+import (
+	"time"
+
+	"github.com/cutover/cutover/internal/analysis"
+)
+
+// Observation is what the runner saw since the last decision.
+type Observation struct {
+	// Green lists the green instances the runner knows of.
+	Green []InstanceObs
+	// Hook is the result of the hook the state waits for, once it finished.
+	Hook *HookResult
+	// Analysis is an evaluation, present when the state's NextAnalysisAt had come.
+	Analysis *AnalysisResult
+	// Split is the production traffic the router saw since the current step began.
+	Split *Split
+	// Commands are user commands received since the last decision, in order.
+	Commands []Command
+}
+
+// InstanceObs is one green instance as the runner sees it.
+type InstanceObs struct {
+	ID      string
+	Healthy bool
+	Exited  bool
+	Reason  string // why it is unhealthy or exited, with its last log lines
+}
+
+// HookResult answers a HookWait.
+type HookResult struct {
+	Key    string
+	Passed bool
+	Reason string
+}
+
+// AnalysisResult is one evaluation of green.
+type AnalysisResult struct {
+	Verdict  analysis.Verdict
+	Evidence []string
+}
+
+// Split counts production requests per version over the current step.
+type Split struct {
+	Green, Total uint64
+}
+
+// CommandKind is what a user asked for.
+type CommandKind string
+
+// Commands.
+const (
+	CmdPromote CommandKind = "promote" // skip remaining pauses and gates: go to full traffic
+	CmdApprove CommandKind = "approve" // pass the current approval gate
+	CmdPause   CommandKind = "pause"
+	CmdResume  CommandKind = "resume"
+	CmdAbort   CommandKind = "abort" // back to blue at once
+)
+
+// Command is one user command.
+type Command struct {
+	Kind CommandKind `json:"kind"`
+	At   time.Time   `json:"at"`
+}
+
+// ActionKind is an effect the runner makes so. Every action is idempotent.
+type ActionKind string
+
+// Actions.
+const (
+	// ActEnsureGreen: Count green instances of Plan.GreenVersion are running.
+	ActEnsureGreen ActionKind = "ensure_green"
+	// ActRoute: the router serves blue plus green at Weight (basis points).
+	ActRoute ActionKind = "route"
+	// ActRunHook: the hook Hook is running or has a result.
+	ActRunHook ActionKind = "run_hook"
+	// ActPromote: green is the app's blue; the previous blue is out of the router, warm
+	// until RetireBlueAt.
+	ActPromote ActionKind = "promote"
+	// ActStopGreen: green is out of the router (drained) and its instances are stopped.
+	ActStopGreen ActionKind = "stop_green"
+)
+
+// Action is one effect to make so.
+type Action struct {
+	Kind   ActionKind
+	Count  int
+	Weight int
+	Hook   *HookWait
+}
+
+// Event is one recorded transition with its reason and evidence.
+type Event struct {
+	At      time.Time `json:"at"`
+	Phase   Phase     `json:"phase"`
+	Step    int       `json:"step"`
+	Weight  int       `json:"weight"`
+	Message string    `json:"message"`
+}
