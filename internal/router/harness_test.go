@@ -138,7 +138,6 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() bo
 	}
 }
 
-
 // readAll reads and closes a response body, trimmed.
 func readAll(resp *http.Response) string {
 	defer resp.Body.Close()

@@ -52,3 +52,37 @@ func healthTargets(t Table) []health.Target {
 	}
 	return out
 }
+
+// InstanceHealth is what the router knows of an instance's health.
+type InstanceHealth struct {
+	// Healthy: the instance receives traffic (probes pass and it is not ejected).
+	Healthy bool `json:"healthy"`
+	// Probed: an active probe has succeeded since the instance joined the table. Without a
+	// health check configured it stays false.
+	Probed bool `json:"probed"`
+	// Reason is the last failure seen, if any.
+	Reason string `json:"reason,omitempty"`
+}
+
+// Health reports on every instance routed for app, by instance ID.
+func (r *Router) Health(app string) map[string]InstanceHealth {
+	a := r.snap.Load().apps[app]
+	if a == nil {
+		return nil
+	}
+	now := time.Now().UnixNano()
+	out := map[string]InstanceHealth{}
+	for _, p := range []*pool{&a.blue, &a.green} {
+		for _, b := range p.backends {
+			h := InstanceHealth{Healthy: b.available(now)}
+			if st, ok := r.checker.Status(b.id); ok {
+				h.Probed, h.Reason = st.Probed, st.LastFailure
+			}
+			if b.ejectedUntil.Load() > now && h.Reason == "" {
+				h.Reason = "ejected after consecutive connection errors"
+			}
+			out[b.id] = h
+		}
+	}
+	return out
+}
