@@ -49,10 +49,14 @@ func (p *proxy) serve(b *backend) {
 		c, reused, err := b.get(ctx, time.Duration(lim.DialTimeout))
 		if err == nil {
 			b.connectOK()
-			p.exchange(b, c, reused)
-			return
+			if err = p.exchange(b, c, reused); err == nil {
+				return
+			}
+			// A stale keep-alive connection, then a refused redial: nothing reached the
+			// instance or the client, so this is a connection failure like any other.
+		} else {
+			b.abandon()
 		}
-		b.abandon()
 		p.connectFailed(b, err)
 		// Nothing was sent: try once more on another instance of the same version.
 		if !retried && ctx.Err() == nil {
@@ -67,8 +71,10 @@ func (p *proxy) serve(b *backend) {
 	}
 }
 
-// exchange sends the request on c and copies the response back, recording it on b.
-func (p *proxy) exchange(b *backend, c *upConn, reused bool) {
+// exchange sends the request on c and copies the response back, recording it on b. It
+// returns an error only when nothing was sent and nothing answered (a failed redial), so the
+// caller may try another instance.
+func (p *proxy) exchange(b *backend, c *upConn, reused bool) error {
 	b.rec.Begin()
 	status, out := 0, int64(0)
 	defer func() {
@@ -80,8 +86,12 @@ func (p *proxy) exchange(b *backend, c *upConn, reused bool) {
 	}()
 	resp, c, err := p.send(b, c, reused)
 	if err != nil {
+		var re *redialError
+		if errors.As(err, &re) {
+			return re.err
+		}
 		status = p.fail(err)
-		return
+		return nil
 	}
 	status = resp.StatusCode
 	ok, n := p.copyResponse(b, resp)
@@ -95,7 +105,14 @@ func (p *proxy) exchange(b *backend, c *upConn, reused bool) {
 		// The response is cut short: make the client see a broken stream, not a short one.
 		panic(http.ErrAbortHandler)
 	}
+	return nil
 }
+
+// redialError is a failed dial that replaced a stale connection: nothing was sent.
+type redialError struct{ err error }
+
+func (e *redialError) Error() string { return e.err.Error() }
+func (e *redialError) Unwrap() error { return e.err }
 
 // send writes the request and reads the response head, redialling once when a reused idle
 // connection turns out to have been closed by the instance before anything was answered.
@@ -106,11 +123,11 @@ func (p *proxy) send(b *backend, c *upConn, reused bool) (*http.Response, *upCon
 			return resp, c, nil
 		}
 		b.discard(c)
-		if !reused || !isStale(err) || (p.body != nil && p.body.read > 0) || p.req.Context().Err() != nil {
+		if !reused || !isStale(err) || (p.body != nil && p.body.read > 0) || p.req.Context().Err() != nil || b.removed.Load() {
 			return nil, nil, err
 		}
 		if c, err = b.dial(p.req.Context(), time.Duration(p.app.limits.DialTimeout)); err != nil {
-			return nil, nil, err
+			return nil, nil, &redialError{err}
 		}
 		reused = false
 	}
@@ -149,13 +166,14 @@ func (p *proxy) fail(err error) int {
 	return code
 }
 
-// isStale reports errors that mean the instance closed an idle connection.
+// isStale reports errors that mean the instance closed an idle connection. net.ErrClosed is
+// not one: it means the router closed the connection itself (a drain deadline).
 func isStale(err error) bool {
 	if errors.Is(err, errClientBody) {
 		return false
 	}
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed)
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 var errClientBody = errors.New("reading the client's request body")
