@@ -96,8 +96,11 @@ func (d *decision) step(o Observation) {
 	case PhaseFullTraffic:
 		if d.hooks(AfterFullTraffic, o.Hook) {
 			d.s.RetireBlueAt = d.now.Add(d.s.Plan.KeepWarm)
-			d.enter(PhaseSucceeded, "green %s serves all traffic and passed every check; promoted (blue %s kept warm for %s)",
-				d.s.Plan.GreenVersion, orNone(d.s.Plan.BlueVersion), d.s.Plan.KeepWarm)
+			warm := "no previous blue"
+			if b := d.s.Plan.BlueVersion; b != "" {
+				warm = fmt.Sprintf("blue %s kept warm for %s", b, d.s.Plan.KeepWarm)
+			}
+			d.enter(PhaseSucceeded, "green %s serves all traffic and passed every check; promoted (%s)", d.s.Plan.GreenVersion, warm)
 		}
 	}
 }

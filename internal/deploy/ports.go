@@ -7,8 +7,9 @@ import (
 
 // Endpoint is one running instance as the engine needs to know it.
 type Endpoint struct {
-	ID   string
-	Addr string
+	ID      string
+	Addr    string
+	Version string
 }
 
 // Fleet starts, watches and stops the instances of an app's releases.

@@ -106,8 +106,10 @@ func (h HookWait) Key() string {
 
 // State is a deployment as persisted. It is plain data.
 type State struct {
-	ID        string    `json:"id"`
-	App       string    `json:"app"`
+	ID  string `json:"id"`
+	App string `json:"app"`
+	// Kind is empty for a deployment and KindRollback for a rollback after success.
+	Kind      string    `json:"kind,omitempty"`
 	Plan      Plan      `json:"plan"`
 	Phase     Phase     `json:"phase"`
 	CreatedAt time.Time `json:"created_at"`
@@ -142,6 +144,10 @@ type State struct {
 	// RetireBlueAt is when the previous blue may be stopped (succeeded + keep-warm).
 	RetireBlueAt time.Time `json:"retire_blue_at,omitzero"`
 }
+
+// KindRollback marks the record of a rollback after success: a table swap back to the warm
+// previous version, terminal as soon as it is made.
+const KindRollback = "rollback"
 
 // Deadline is when the whole deployment must have ended.
 func (s *State) Deadline() time.Time { return s.CreatedAt.Add(s.Plan.Deadline) }

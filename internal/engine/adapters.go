@@ -1,0 +1,125 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/cutover/cutover/internal/analysis"
+	"github.com/cutover/cutover/internal/deploy"
+	"github.com/cutover/cutover/internal/hooks"
+	"github.com/cutover/cutover/internal/spec"
+	"github.com/cutover/cutover/internal/store"
+)
+
+// stateStore is deploy.Store over the store: one transaction per decision.
+type stateStore struct{ s *store.Store }
+
+func (st stateStore) Save(_ context.Context, s deploy.State, events []deploy.Event) error {
+	data, err := json.Marshal(s)
+	if err != nil {
+		return fmt.Errorf("encode deployment %s: %w", s.ID, err)
+	}
+	evs := make([]store.Event, 0, len(events))
+	for _, e := range events {
+		b, err := json.Marshal(e)
+		if err != nil {
+			return fmt.Errorf("encode event of %s: %w", s.ID, err)
+		}
+		evs = append(evs, store.Event{At: e.At, Data: b})
+	}
+	return st.s.UpdateDeployment(s.ID, data, s.Phase.Terminal(), evs...)
+}
+
+// analyzer is deploy.Analyzer over the router's signals and the analysis checks.
+type analyzer struct{ e *Engine }
+
+func (an analyzer) Evaluate(ctx context.Context, app string, window time.Duration, minRequests uint64) deploy.AnalysisResult {
+	a, err := an.e.currentSpec(app)
+	if err != nil {
+		return deploy.AnalysisResult{Verdict: analysis.Inconclusive, Evidence: []string{err.Error()}}
+	}
+	sig, ok := an.e.router.Signals(app, window)
+	if !ok {
+		return deploy.AnalysisResult{Verdict: analysis.Inconclusive, Evidence: []string{"the router has no signals for " + app}}
+	}
+	in := analysis.Input{Green: sig.Green.Total, Blue: sig.Blue.Total, MinRequests: minRequests}
+	var results []analysis.Result
+	for _, c := range checksFor(a) {
+		if c.External != nil {
+			results = append(results, analysis.Fetcher{}.Evaluate(ctx, c))
+		} else {
+			results = append(results, analysis.Evaluate(c, in))
+		}
+	}
+	out := deploy.AnalysisResult{Verdict: analysis.Aggregate(results)}
+	for _, r := range results {
+		out.Evidence = append(out.Evidence, r.Check+": "+r.Evidence)
+	}
+	return out
+}
+
+// hookRunner is deploy.HookRunner over the hooks package, resolving targets from the router.
+type hookRunner struct{ e *Engine }
+
+func (h hookRunner) Run(ctx context.Context, s deploy.State, w deploy.HookWait) deploy.HookResult {
+	a, err := h.e.releaseSpec(s.App, s.Plan.GreenVersion)
+	if err != nil {
+		return deploy.HookResult{Reason: err.Error()}
+	}
+	var sh *spec.Hook
+	for i := range a.Hooks {
+		if a.Hooks[i].Name == w.Name {
+			sh = &a.Hooks[i]
+		}
+	}
+	if sh == nil {
+		return deploy.HookResult{Reason: fmt.Sprintf("hook %q is not in the spec of release %s", w.Name, s.Plan.GreenVersion)}
+	}
+	info := hooks.Info{App: s.App, Deployment: s.ID, Point: string(w.Point), BlueVersion: s.Plan.BlueVersion,
+		GreenVersion: s.Plan.GreenVersion, Weight: float64(s.Weight) / 100}
+	if a.TestListener != "" {
+		info.TestURL = "http://" + a.TestListener
+	}
+	if green, _ := h.e.fleet.Endpoints(ctx, s.App, s.Plan.GreenVersion); len(green) > 0 {
+		info.GreenURL = "http://" + green[0].Addr
+	}
+	hk := hooks.Hook{Name: sh.Name, Timeout: sh.Timeout.Duration()}
+	switch {
+	case sh.HTTP != nil:
+		x := sh.HTTP
+		url := x.URL
+		if url == "" {
+			base := info.TestURL
+			if x.Target == spec.TargetGreen || base == "" {
+				base = info.GreenURL
+			}
+			url = strings.TrimSuffix(base, "/") + x.Path
+		}
+		hk.HTTP = &hooks.HTTPCheck{Method: x.Method, URL: url, ExpectStatus: x.ExpectStatus, ExpectBody: x.ExpectBody, Retries: x.Retries}
+	case sh.Command != nil:
+		hk.Command = &hooks.Command{Argv: sh.Command.Argv, Dir: sh.Command.Dir, Env: sh.Command.Env}
+	case sh.Webhook != nil:
+		hk.Webhook = &hooks.Webhook{URL: sh.Webhook.URL}
+	}
+	res := hooks.Runner{}.Run(ctx, hk, info)
+	if res.Output != "" {
+		h.e.log.Info("hook output", "deployment", s.ID, "hook", w.Name, "output", tail(res.Output, 2000))
+	}
+	return deploy.HookResult{Passed: res.Passed, Reason: res.Reason}
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "…" + s[len(s)-n:]
+}
+
+// realClock is the wall clock.
+type realClock struct{}
+
+func (realClock) Now() time.Time                         { return time.Now() }
+func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }

@@ -1,0 +1,252 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cutover/cutover/internal/deploy"
+	"github.com/cutover/cutover/internal/router"
+	"github.com/cutover/cutover/internal/runtime/process"
+	"github.com/cutover/cutover/internal/sampleapp"
+	"github.com/cutover/cutover/internal/spec"
+	"github.com/cutover/cutover/internal/store"
+)
+
+// TestMain doubles as the sample app: instances are this test binary re-executed with
+// CUTOVER_E2E_APP set, so the tests need nothing but themselves.
+func TestMain(m *testing.M) {
+	if os.Getenv("CUTOVER_E2E_APP") != "" {
+		cfg, err := sampleapp.ConfigFromEnv(os.Getenv)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+		defer stop()
+		if err := sampleapp.Run(ctx, cfg, os.Stderr); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// rig is a whole control plane on one machine: store, process driver, router, engine.
+type rig struct {
+	t      *testing.T
+	dir    string
+	router *router.Router
+	store  *store.Store
+	driver *process.Driver
+	eng    *Engine
+	listen string
+	url    string
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	r := &rig{t: t, dir: t.TempDir(), listen: freeAddr(t)}
+	r.url = "http://" + r.listen
+	r.open()
+	t.Cleanup(func() {
+		r.close()
+		// Leave nothing running: stop every instance the driver still knows.
+		d, err := process.New(process.Options{StateDir: filepath.Join(r.dir, "instances")})
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		ins, _ := d.List(context.Background())
+		for _, in := range ins {
+			_ = d.Stop(context.Background(), in, time.Second)
+		}
+	})
+	return r
+}
+
+func (r *rig) open() {
+	t := r.t
+	var err error
+	if r.store, err = store.Open(filepath.Join(r.dir, "state.db")); err != nil {
+		t.Fatal(err)
+	}
+	if r.driver, err = process.New(process.Options{StateDir: filepath.Join(r.dir, "instances")}); err != nil {
+		t.Fatal(err)
+	}
+	r.router = router.New(router.Options{SampleInterval: 100 * time.Millisecond, DrainTimeout: 2 * time.Second})
+	if r.eng, err = New(context.Background(), Options{Router: r.router, Driver: r.driver, Store: r.store,
+		Tick: 20 * time.Millisecond, JanitorInterval: 100 * time.Millisecond, Logger: testLogger(t)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// close stops the control plane as a crash would leave things: instances keep running.
+func (r *rig) close() {
+	if r.eng != nil {
+		r.eng.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		_ = r.router.Close(ctx)
+		cancel()
+		_ = r.store.Close()
+		r.eng = nil
+	}
+}
+
+func (r *rig) spec(extra string) *spec.App {
+	r.t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	y := fmt.Sprintf(`app: web
+routes:
+  - listen: %s
+run:
+  process:
+    command: [%q]
+    env: {CUTOVER_E2E_APP: "1"}
+  instances: 2
+  stop_grace: 2s
+health:
+  path: /healthz
+  interval: 100ms
+  timeout: 500ms
+  healthy_threshold: 1
+  startup_grace: 5s
+keep_warm: 30s
+drain_timeout: 2s
+deadlines:
+  deployment: 60s
+%s`, r.listen, exe, extra)
+	a, err := spec.Parse(strings.NewReader(y))
+	if err != nil {
+		r.t.Fatalf("spec: %v", err)
+	}
+	return a
+}
+
+// deploy starts a deployment and waits for its terminal state.
+func (r *rig) deploy(version string, set map[string]string) deploy.State {
+	r.t.Helper()
+	s, err := r.eng.Deploy(context.Background(), "web", version, set)
+	if err != nil {
+		r.t.Fatalf("deploy %s: %v", version, err)
+	}
+	return r.wait(s.ID)
+}
+
+func (r *rig) wait(id string) deploy.State {
+	r.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := r.eng.Wait(ctx, "web"); err != nil {
+		r.t.Fatalf("wait for %s: %v", id, err)
+	}
+	s, err := r.eng.Deployment(id)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return s
+}
+
+// load sends requests without pause and counts what each version answered.
+type load struct {
+	sent, failed atomic.Int64
+	mu           sync.Mutex
+	byVersion    map[string]int
+	badByVersion map[string]int
+	firstErr     string
+	stop         chan struct{}
+	wg           sync.WaitGroup
+}
+
+func startLoad(t *testing.T, url string, workers int) *load {
+	l := &load{byVersion: map[string]int{}, badByVersion: map[string]int{}, stop: make(chan struct{})}
+	for i := 0; i < workers; i++ {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			c := &http.Client{Timeout: 5 * time.Second}
+			deadline := time.Now().Add(2 * time.Minute)
+			for time.Now().Before(deadline) {
+				select {
+				case <-l.stop:
+					return
+				default:
+				}
+				l.sent.Add(1)
+				resp, err := c.Get(url + "/")
+				if err != nil {
+					l.fail("", err.Error())
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				v := resp.Header.Get("X-Version")
+				if resp.StatusCode != 200 {
+					l.fail(v, fmt.Sprintf("status %d from %q", resp.StatusCode, v))
+					continue
+				}
+				l.mu.Lock()
+				l.byVersion[v]++
+				l.mu.Unlock()
+				time.Sleep(2 * time.Millisecond) // about 500 req/s per worker at most: a steady load, not a flood
+			}
+		}()
+	}
+	t.Cleanup(l.end)
+	return l
+}
+
+func (l *load) fail(version, msg string) {
+	l.failed.Add(1)
+	l.mu.Lock()
+	l.badByVersion[version]++
+	if l.firstErr == "" {
+		l.firstErr = msg
+	}
+	l.mu.Unlock()
+}
+
+func (l *load) end() {
+	select {
+	case <-l.stop:
+	default:
+		close(l.stop)
+	}
+	l.wg.Wait()
+}
+
+func newHTTP() *http.Client { return &http.Client{Timeout: 5 * time.Second} }
+
+// testLogger logs to the test's output when CUTOVER_TEST_LOG is set.
+func testLogger(t *testing.T) *slog.Logger {
+	if os.Getenv("CUTOVER_TEST_LOG") == "" {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}

@@ -1,0 +1,214 @@
+// Package engine runs apps on one machine: it wires the deployment state machine (deploy) to
+// the router, a runtime driver, hooks, analysis and the store, and offers the operations a
+// server or a test drives: apply a spec, deploy a version, send a command, roll back, ask why.
+//
+// It is the composition of the control plane. Nothing imports it but the server and the CLI.
+package engine
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/cutover/cutover/internal/deploy"
+	"github.com/cutover/cutover/internal/router"
+	"github.com/cutover/cutover/internal/runtime"
+	"github.com/cutover/cutover/internal/spec"
+	"github.com/cutover/cutover/internal/store"
+)
+
+// Options wire an Engine.
+type Options struct {
+	Router *router.Router // serves the apps; owned by the caller
+	Driver runtime.Driver // runs the instances
+	Store  *store.Store   // keeps apps, releases, deployments and instances
+	Logger *slog.Logger
+	// Clock drives deadlines and bakes; default the wall clock.
+	Clock deploy.Clock
+	// Tick bounds the runner's wait between observations; default 100ms.
+	Tick time.Duration
+	// JanitorInterval is how often warm blues are retired and strays stopped; default 1s.
+	JanitorInterval time.Duration
+}
+
+// Engine is the control plane of one machine.
+type Engine struct {
+	log     *slog.Logger
+	store   *store.Store
+	router  *router.Router
+	traffic *traffic
+	fleet   *fleet
+	runner  *deploy.Runner
+	clock   deploy.Clock
+	janitor time.Duration
+
+	mu       sync.Mutex
+	specs    map[string]*spec.App // applied specs by app
+	releases map[string]*spec.App // release specs by app/version
+	active   map[string]*running  // deployments in progress by app
+	retired  map[string]bool      // app/version whose after_blue_retired hooks ran
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+type running struct {
+	id   string
+	cmds chan deploy.Command
+	done chan struct{}
+}
+
+var versionRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// New restores the engine from the store: apps are routed again, running instances are
+// re-adopted, deployments in progress resume, and background retirement starts.
+func New(ctx context.Context, opts Options) (*Engine, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Clock == nil {
+		opts.Clock = realClock{}
+	}
+	if opts.JanitorInterval <= 0 {
+		opts.JanitorInterval = time.Second
+	}
+	e := &Engine{
+		log: opts.Logger, store: opts.Store, router: opts.Router, clock: opts.Clock, janitor: opts.JanitorInterval,
+		traffic: &traffic{r: opts.Router, apps: map[string]*routed{}},
+		specs:   map[string]*spec.App{}, releases: map[string]*spec.App{},
+		active: map[string]*running{}, retired: map[string]bool{},
+	}
+	e.fleet = &fleet{e: e, driver: opts.Driver, known: map[string]runtime.Instance{}}
+	e.runner = &deploy.Runner{Fleet: e.fleet, Traffic: e.traffic, Analyzer: analyzer{e}, Hooks: hookRunner{e},
+		Store: stateStore{opts.Store}, Clock: opts.Clock, Log: opts.Logger, Tick: opts.Tick}
+	e.ctx, e.cancel = context.WithCancel(context.Background())
+	if err := e.restore(ctx); err != nil {
+		e.cancel()
+		return nil, err
+	}
+	e.wg.Add(1)
+	go e.janitorLoop()
+	return e, nil
+}
+
+// restore routes every stored app to its current blue and resumes deployments in progress.
+func (e *Engine) restore(ctx context.Context) error {
+	if err := e.fleet.adopt(ctx); err != nil {
+		return err
+	}
+	apps, err := e.store.ListApps()
+	if err != nil {
+		return fmt.Errorf("restore apps: %w", err)
+	}
+	for _, rec := range apps {
+		a, err := spec.Parse(bytes.NewReader(rec.Spec))
+		if err != nil {
+			return fmt.Errorf("restore app %s: stored spec no longer parses: %w", rec.Name, err)
+		}
+		e.specs[a.Name] = a
+		if err := e.traffic.setSpec(a); err != nil {
+			return fmt.Errorf("restore app %s: %w", a.Name, err)
+		}
+		if blue, _, _ := e.blue(a.Name); blue != "" {
+			eps, _ := e.fleet.Endpoints(ctx, a.Name, blue)
+			if err := e.traffic.Route(a.Name, eps, nil, 0); err != nil {
+				return fmt.Errorf("restore routes of %s: %w", a.Name, err)
+			}
+		}
+	}
+	active, err := e.store.ActiveDeployments()
+	if err != nil {
+		return fmt.Errorf("restore deployments: %w", err)
+	}
+	for _, d := range active {
+		var s deploy.State
+		if err := json.Unmarshal(d.State, &s); err != nil {
+			return fmt.Errorf("restore deployment %s: %w", d.ID, err)
+		}
+		e.log.Info("resuming deployment", "deployment", s.ID, "phase", s.Phase)
+		e.start(s)
+	}
+	return nil
+}
+
+// Close stops driving deployments (their state is saved; a new Engine resumes them) and
+// leaves instances running.
+func (e *Engine) Close() {
+	e.cancel()
+	e.wg.Wait()
+}
+
+// Apply stores an app's spec and routes it. Deployments already running keep the plan they
+// started with.
+func (e *Engine) Apply(a *spec.App) error {
+	data, err := a.Marshal()
+	if err != nil {
+		return fmt.Errorf("apply %s: %w", a.Name, err)
+	}
+	if err := e.traffic.setSpec(a); err != nil {
+		return fmt.Errorf("apply %s: %w", a.Name, err)
+	}
+	if err := e.store.PutApp(store.App{Name: a.Name, Spec: data}); err != nil {
+		return fmt.Errorf("apply %s: %w", a.Name, err)
+	}
+	e.mu.Lock()
+	e.specs[a.Name] = a
+	e.mu.Unlock()
+	return nil
+}
+
+// ErrNoApp is returned for an app that was never applied.
+var ErrNoApp = errors.New("no such app")
+
+func errNoApp(app string) error {
+	return fmt.Errorf("app %q: %w; apply its spec first (cutover apply -f app.yaml)", app, ErrNoApp)
+}
+
+func (e *Engine) currentSpec(app string) (*spec.App, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	a := e.specs[app]
+	if a == nil {
+		return nil, errNoApp(app)
+	}
+	return a, nil
+}
+
+// releaseSpec is the spec a release was created with.
+func (e *Engine) releaseSpec(app, version string) (*spec.App, error) {
+	key := app + "/" + version
+	e.mu.Lock()
+	a := e.releases[key]
+	e.mu.Unlock()
+	if a != nil {
+		return a, nil
+	}
+	rel, err := e.store.GetRelease(app, version)
+	if err != nil {
+		return nil, fmt.Errorf("release %s of %s: %w", version, app, err)
+	}
+	if a, err = spec.Parse(bytes.NewReader(rel.Spec)); err != nil {
+		return nil, fmt.Errorf("release %s of %s: stored spec: %w", version, app, err)
+	}
+	e.mu.Lock()
+	e.releases[key] = a
+	e.mu.Unlock()
+	return a, nil
+}
+
+// endpointOf is the URL other apps reach app at: its first route's listener.
+func (e *Engine) endpointOf(app string) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if a := e.specs[app]; a != nil && len(a.Routes) > 0 {
+		return "http://" + a.Routes[0].Listen + a.Routes[0].Path
+	}
+	return ""
+}

@@ -1,0 +1,175 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cutover/cutover/internal/deploy"
+	"github.com/cutover/cutover/internal/runtime"
+	"github.com/cutover/cutover/internal/spec"
+	"github.com/cutover/cutover/internal/store"
+)
+
+// fleet is deploy.Fleet over a runtime driver: instances of an app's releases, recorded in the
+// store, drained out of the router before they are stopped.
+type fleet struct {
+	e      *Engine
+	driver runtime.Driver
+
+	mu    sync.Mutex
+	known map[string]runtime.Instance // by instance ID
+}
+
+var _ deploy.Fleet = (*fleet)(nil)
+
+func instanceID(app, version string, n int) string { return fmt.Sprintf("%s-%s-%d", app, version, n) }
+
+// adopt loads the instances the driver still runs (after a restart of cutover).
+func (f *fleet) adopt(ctx context.Context) error {
+	ins, err := f.driver.List(ctx)
+	if err != nil {
+		return fmt.Errorf("list running instances: %w", err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, in := range ins {
+		f.known[in.ID] = in
+	}
+	return nil
+}
+
+func (f *fleet) of(app, version string) []runtime.Instance {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []runtime.Instance
+	for _, in := range f.known {
+		if in.App == app && in.Release == version {
+			out = append(out, in)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+func (f *fleet) Ensure(ctx context.Context, app, version string, count int) ([]deploy.Endpoint, error) {
+	a, err := f.e.releaseSpec(app, version)
+	if err != nil {
+		return nil, err
+	}
+	have := map[string]bool{}
+	for _, in := range f.of(app, version) {
+		have[in.ID] = true
+	}
+	for n := 1; n <= count; n++ {
+		id := instanceID(app, version, n)
+		if have[id] {
+			continue
+		}
+		in, err := f.driver.Start(ctx, f.e.instanceSpec(a, id, version))
+		if err != nil {
+			return nil, fmt.Errorf("start instance %s: %w", id, err)
+		}
+		f.mu.Lock()
+		f.known[id] = in
+		f.mu.Unlock()
+		if err := f.e.store.PutInstance(store.Instance{ID: id, App: app, Release: version, Driver: in.Driver, Handle: in.Handle}); err != nil {
+			f.e.log.Warn("record instance", "instance", id, "err", err)
+		}
+	}
+	return f.Endpoints(ctx, app, version)
+}
+
+func (f *fleet) Endpoints(_ context.Context, app, version string) ([]deploy.Endpoint, error) {
+	var out []deploy.Endpoint
+	for _, in := range f.of(app, version) {
+		out = append(out, deploy.Endpoint{ID: in.ID, Addr: in.Addr, Version: version})
+	}
+	return out, nil
+}
+
+func (f *fleet) Observe(ctx context.Context, app, version string) ([]deploy.InstanceObs, error) {
+	var out []deploy.InstanceObs
+	for _, in := range f.of(app, version) {
+		st, err := f.driver.Status(ctx, in)
+		if err != nil {
+			return out, fmt.Errorf("status of %s: %w", in.ID, err)
+		}
+		obs := deploy.InstanceObs{ID: in.ID}
+		if !st.Running {
+			obs.Exited = true
+			obs.Reason = st.Reason
+			if lines, err := f.driver.Logs(ctx, in, 5); err == nil && len(lines) > 0 {
+				obs.Reason += "; last log lines: " + strings.Join(lines, " | ")
+			}
+		}
+		out = append(out, obs)
+	}
+	return out, nil
+}
+
+// Stop drains version's instances out of the router (they must no longer be routed), then
+// stops them.
+func (f *fleet) Stop(ctx context.Context, app, version string) error {
+	ins := f.of(app, version)
+	if len(ins) == 0 {
+		return nil
+	}
+	a, err := f.e.releaseSpec(app, version)
+	grace := 10 * time.Second
+	drain := 30 * time.Second
+	if err == nil {
+		grace, drain = a.Run.StopGrace.Duration(), a.DrainTimeout.Duration()
+	}
+	ids := make([]string, len(ins))
+	for i, in := range ins {
+		ids[i] = in.ID
+	}
+	if _, err := f.e.router.WaitDrained(ctx, ids, time.Now().Add(drain)); err != nil {
+		f.e.log.Warn("drain before stop", "app", app, "version", version, "err", err)
+	}
+	for _, in := range ins {
+		if err := f.driver.Stop(ctx, in, grace); err != nil {
+			return fmt.Errorf("stop instance %s: %w", in.ID, err)
+		}
+		f.mu.Lock()
+		delete(f.known, in.ID)
+		f.mu.Unlock()
+		if err := f.e.store.DeleteInstance(in.ID); err != nil {
+			f.e.log.Warn("forget instance", "instance", in.ID, "err", err)
+		}
+	}
+	return nil
+}
+
+// instanceSpec builds what the driver starts for one instance of a release.
+func (e *Engine) instanceSpec(a *spec.App, id, version string) runtime.InstanceSpec {
+	env := map[string]string{}
+	p := a.Run.Process
+	for k, v := range p.Env {
+		env[k] = v
+	}
+	for name, other := range a.Run.Endpoints {
+		env[name] = e.endpointOf(other)
+	}
+	return runtime.InstanceSpec{ID: id, App: a.Name, Release: version, Argv: p.Command, Dir: p.Dir, Env: env}
+}
+
+// versions lists the versions of app with known instances.
+func (f *fleet) versions(app string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	seen := map[string]bool{}
+	var out []string
+	for _, in := range f.known {
+		if in.App == app && !seen[in.Release] {
+			seen[in.Release] = true
+			out = append(out, in.Release)
+		}
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,92 @@
+package engine
+
+import (
+	"time"
+
+	"github.com/cutover/cutover/internal/analysis"
+	"github.com/cutover/cutover/internal/deploy"
+	"github.com/cutover/cutover/internal/spec"
+)
+
+// planFor turns an app spec into the fixed plan of one deployment from blue to green.
+func planFor(a *spec.App, blue, green string) deploy.Plan {
+	p := deploy.Plan{
+		GreenVersion: green, BlueVersion: blue, Instances: a.Run.Instances,
+		StartupGrace: a.Health.StartupGrace.Duration(),
+		Deadline:     a.Deadlines.Deployment.Duration(),
+		Approval:     a.Deadlines.Approval.Duration(),
+		HookTimeout:  a.Deadlines.Hook.Duration(),
+		DrainTimeout: a.DrainTimeout.Duration(),
+		// Sticky cohorts make requests from one client land together, so the split is judged
+		// loosely and only over a fair number of requests.
+		SplitTolerance: 10, SplitMinRequests: 500,
+	}
+	if a.KeepWarm != nil {
+		p.KeepWarm = a.KeepWarm.Duration()
+	}
+	for _, st := range steps(a) {
+		p.Steps = append(p.Steps, deploy.Step{Weight: st.Weight, Pause: st.Pause, Approval: st.Approval})
+	}
+	if blue == "" {
+		// Nothing serves yet: there is no traffic to split or compare, so the first release goes
+		// in at once once healthy and its hooks pass, without analysis.
+		p.Steps = []deploy.Step{{Weight: 100}}
+	}
+	for _, h := range a.Hooks {
+		if p.Hooks == nil {
+			p.Hooks = map[deploy.Point][]string{}
+		}
+		pt := deploy.Point(h.At)
+		p.Hooks[pt] = append(p.Hooks[pt], h.Name)
+	}
+	if an := a.Analysis; an != nil && blue != "" {
+		p.Analysis = &deploy.AnalysisPlan{
+			Interval: an.Interval.Duration(), Window: an.Window.Duration(), MinRequests: uint64(an.MinRequests),
+			FailureLimit: an.FailureLimit, ConsecutiveSuccesses: an.ConsecutiveSuccesses,
+		}
+	}
+	return p
+}
+
+func steps(a *spec.App) []spec.Step {
+	if r := a.Strategy.Rolling; r != nil {
+		return r.Steps(a.Run.Instances)
+	}
+	return a.Strategy.Steps()
+}
+
+// checksFor maps the spec's analysis checks onto the analysis package's.
+func checksFor(a *spec.App) []analysis.Check {
+	if a.Analysis == nil {
+		return nil
+	}
+	var out []analysis.Check
+	for _, c := range a.Analysis.Checks {
+		ac := analysis.Check{Name: c.Name}
+		switch {
+		case c.ErrorRate != nil:
+			er := &analysis.ErrorRate{VsBlueMargin: c.ErrorRate.VsBlueMargin}
+			if c.ErrorRate.Max != nil {
+				er.Max = *c.ErrorRate.Max
+				if er.Max == 0 {
+					er.Max = 1e-9 // "no errors at all": the analysis package reads 0 as "no limit"
+				}
+			}
+			ac.ErrorRate = er
+		case c.Latency != nil:
+			l := c.Latency
+			ac.Latency = &analysis.Latency{Quantile: l.Quantile, Max: l.Max.Duration(), VsBlue: l.VsBlue, Ratio: l.Ratio, Alpha: l.Alpha}
+		case c.RequestRate != nil:
+			ac.RequestRate = &analysis.RequestRate{Min: c.RequestRate.Min}
+		case c.External != nil:
+			x := c.External
+			timeout := x.Timeout.Duration()
+			if timeout <= 0 {
+				timeout = 10 * time.Second
+			}
+			ac.External = &analysis.External{URL: x.URL, JSONPath: x.JSONPath, Op: x.Condition.Op, Value: x.Condition.Value, Timeout: timeout}
+		}
+		out = append(out, ac)
+	}
+	return out
+}

@@ -1,0 +1,157 @@
+package engine
+
+import (
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/cutover/cutover/internal/deploy"
+	"github.com/cutover/cutover/internal/router"
+	"github.com/cutover/cutover/internal/spec"
+)
+
+// traffic is deploy.Traffic over the router: it keeps what every app routes and applies the
+// whole table on each change.
+type traffic struct {
+	r *router.Router
+
+	mu   sync.Mutex
+	apps map[string]*routed
+}
+
+var _ deploy.Traffic = (*traffic)(nil)
+
+// routed is one app's part of the table.
+type routed struct {
+	spec        *spec.App
+	blue, green []deploy.Endpoint
+	weight      int
+}
+
+// setSpec (re)declares an app's routes; its pools are kept.
+func (t *traffic) setSpec(a *spec.App) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	prev := t.apps[a.Name]
+	next := &routed{spec: a}
+	if prev != nil {
+		next.blue, next.green, next.weight = prev.blue, prev.green, prev.weight
+	}
+	t.apps[a.Name] = next
+	if err := t.apply(); err != nil {
+		if prev == nil {
+			delete(t.apps, a.Name)
+		} else {
+			t.apps[a.Name] = prev
+		}
+		return err
+	}
+	return nil
+}
+
+func (t *traffic) remove(app string) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	prev := t.apps[app]
+	delete(t.apps, app)
+	if err := t.apply(); err != nil {
+		t.apps[app] = prev
+		return err
+	}
+	return nil
+}
+
+func (t *traffic) Route(app string, blue, green []deploy.Endpoint, weight int) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	a := t.apps[app]
+	if a == nil {
+		return errNoApp(app)
+	}
+	prev := *a
+	a.blue, a.green, a.weight = blue, green, weight
+	if len(green) == 0 {
+		a.weight = 0
+	}
+	if err := t.apply(); err != nil {
+		*a = prev
+		return err
+	}
+	return nil
+}
+
+// apply builds the whole table from every app and hands it to the router.
+func (t *traffic) apply() error {
+	var tbl router.Table
+	seen := map[string]bool{}
+	listen := func(addr string) {
+		if !seen[addr] {
+			seen[addr] = true
+			tbl.Listeners = append(tbl.Listeners, router.Listener{Addr: addr})
+		}
+	}
+	names := make([]string, 0, len(t.apps))
+	for n := range t.apps {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		a := t.apps[n]
+		s := a.spec
+		ra := router.App{
+			Name: n, TestListener: s.TestListener, GreenWeight: a.weight,
+			Blue: pool(a.blue), Green: pool(a.green),
+			Health: &router.HealthCheck{
+				Path: s.Health.Path, Interval: router.Duration(s.Health.Interval), Timeout: router.Duration(s.Health.Timeout),
+				HealthyThreshold: s.Health.HealthyThreshold, UnhealthyThreshold: s.Health.UnhealthyThreshold,
+			},
+		}
+		for _, r := range s.Routes {
+			listen(r.Listen)
+			ra.Routes = append(ra.Routes, router.Route{Listener: r.Listen, Host: r.Host, PathPrefix: r.Path})
+		}
+		if s.TestListener != "" {
+			listen(s.TestListener)
+		}
+		tbl.Apps = append(tbl.Apps, ra)
+	}
+	return t.r.Apply(tbl)
+}
+
+func pool(es []deploy.Endpoint) router.Pool {
+	var p router.Pool
+	for _, e := range es {
+		p.Version = e.Version
+		p.Instances = append(p.Instances, router.Instance{ID: e.ID, Addr: e.Addr})
+	}
+	return p
+}
+
+func (t *traffic) Health(app string) map[string]deploy.Health {
+	out := map[string]deploy.Health{}
+	for id, h := range t.r.Health(app) {
+		// Healthy for the engine means a probe has passed since the instance was routed.
+		out[id] = deploy.Health{Healthy: h.Healthy && h.Probed, Reason: h.Reason}
+	}
+	return out
+}
+
+func (t *traffic) Split(app string, since time.Time) deploy.Split {
+	sig, ok := t.r.Signals(app, time.Since(since))
+	if !ok {
+		return deploy.Split{}
+	}
+	g, b := sig.Green.Total.Total(), sig.Blue.Total.Total()
+	return deploy.Split{Green: g, Total: g + b}
+}
+
+// pools reports what app routes now.
+func (t *traffic) pools(app string) (blue, green []deploy.Endpoint, weight int, ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	a := t.apps[app]
+	if a == nil {
+		return nil, nil, 0, false
+	}
+	return a.blue, a.green, a.weight, true
+}
