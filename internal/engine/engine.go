@@ -208,7 +208,7 @@ func (e *Engine) endpointOf(app string) string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if a := e.specs[app]; a != nil && len(a.Routes) > 0 {
-		return "http://" + a.Routes[0].Listen + a.Routes[0].Path
+		return "http://" + a.Routes[0].Listen
 	}
 	return ""
 }

@@ -1,0 +1,199 @@
+package spec
+
+import (
+	"strings"
+	"time"
+)
+
+// Run says how instances of a release are started and stopped. Exactly one runtime is set:
+// today that is process; a docker runtime is planned beside it.
+type Run struct {
+	// Runs each instance as a local child process.
+	//
+	// Required (it is the only runtime for now).
+	// Example: {command: ["./web", "--port", "$PORT"]}
+	Process *Process `yaml:"process,omitempty"`
+
+	// How many instances of each release run; the router balances requests over the healthy
+	// ones. From 1 to 100.
+	//
+	// Default: 1.
+	// Example: 3
+	Instances int `yaml:"instances,omitempty" spec:"nonzero"`
+
+	// How long an instance has to exit after SIGTERM before it is killed with SIGKILL.
+	//
+	// Default: 10s.
+	// Example: 30s
+	StopGrace Duration `yaml:"stop_grace,omitempty" spec:"nonzero"`
+
+	// Other apps' router endpoints given to every instance as environment variables, for
+	// services that call each other: variable name -> app name. cutover sets the variable to
+	// http://ADDRESS, where ADDRESS is the listen address of that app's first route.
+	//
+	// Default: none.
+	// Example: {USERS_ENDPOINT: users}
+	Endpoints map[string]string `yaml:"endpoints,omitempty"`
+}
+
+// Process runs each instance as a child process of cutover, started from an argument list and
+// never through a shell. Besides env and run.endpoints, every instance gets these variables:
+//
+//   - PORT: the port the instance must listen on; cutover picks a free one per instance.
+//   - CUTOVER_APP: the app's name.
+//   - CUTOVER_VERSION: the release the instance runs, e.g. v2.
+//
+// $NAME and ${NAME} in command are replaced from that environment ("$PORT" becomes the
+// port), by cutover itself.
+type Process struct {
+	// The program and its arguments, one list item each. The program is looked up in PATH
+	// unless it contains a slash, and a relative path is taken from dir.
+	//
+	// Required.
+	// Example: ["./web", "--port", "$PORT"]
+	Command []string `yaml:"command,flow"`
+
+	// The working directory of the process. The caller decides what a relative directory is
+	// relative to (`cutover` uses the spec file's directory).
+	//
+	// Default: .
+	// Example: ./build
+	Dir string `yaml:"dir,omitempty"`
+
+	// Extra environment variables, name -> value. PORT, CUTOVER_APP and CUTOVER_VERSION are
+	// set by cutover and cannot be set here.
+	//
+	// Default: none.
+	// Example: {LOG_LEVEL: info, DB_PASSWORD: s3cret}
+	Env map[string]string `yaml:"env,omitempty"`
+
+	// Names of variables in env whose values are secret: they are never logged, shown in the
+	// UI or returned by the API.
+	//
+	// Default: none.
+	// Example: [DB_PASSWORD]
+	SecretEnv []string `yaml:"secret_env,omitempty,flow"`
+}
+
+// Health is how cutover probes each instance: GET path on the instance's port, passing on any
+// 2xx or 3xx answer within timeout. An instance becomes healthy after healthy_threshold passes
+// in a row and unhealthy after unhealthy_threshold failures in a row.
+type Health struct {
+	// The path probed.
+	//
+	// Default: /
+	// Example: /healthz
+	Path string `yaml:"path,omitempty"`
+
+	// The time between two probes of one instance.
+	//
+	// Default: 1s.
+	// Example: 2s
+	Interval Duration `yaml:"interval,omitempty" spec:"nonzero"`
+
+	// How long one probe may take.
+	//
+	// Default: 1s.
+	// Example: 500ms
+	Timeout Duration `yaml:"timeout,omitempty" spec:"nonzero"`
+
+	// Passing probes in a row that make an instance healthy. At least 1.
+	//
+	// Default: 2.
+	// Example: 3
+	HealthyThreshold int `yaml:"healthy_threshold,omitempty" spec:"nonzero"`
+
+	// Failing probes in a row that make an instance unhealthy. At least 1.
+	//
+	// Default: 2.
+	// Example: 3
+	UnhealthyThreshold int `yaml:"unhealthy_threshold,omitempty" spec:"nonzero"`
+
+	// How long green's instances have, from their start, to become healthy. If they are not
+	// by then, the deployment fails without green ever taking traffic.
+	//
+	// Default: 60s.
+	// Example: 5m
+	StartupGrace Duration `yaml:"startup_grace,omitempty" spec:"nonzero"`
+}
+
+// runtimes lists the keys of Run that select a runtime; exactly one must be set.
+var runtimes = []string{"process"}
+
+const maxInstances = 100
+
+func (r *Run) defaults() {
+	fill(&r.Instances, 1)
+	fill(&r.StopGrace, Duration(10*time.Second))
+	if len(r.Endpoints) == 0 {
+		r.Endpoints = nil
+	}
+	if p := r.Process; p != nil {
+		fill(&p.Dir, ".")
+		if len(p.Command) == 0 {
+			p.Command = nil
+		}
+		if len(p.Env) == 0 {
+			p.Env = nil
+		}
+		if len(p.SecretEnv) == 0 {
+			p.SecretEnv = nil
+		}
+	}
+}
+
+func (r *Run) validate(c *checker, path string) {
+	c.exactlyOne(path, runtimes, []bool{r.Process != nil})
+	if p := r.Process; p != nil {
+		pp := join(path, "process")
+		if len(p.Command) == 0 || p.Command[0] == "" {
+			c.add(pp+".command", "required: the program and its arguments, like [\"./web\", \"--port\", \"$PORT\"]")
+		}
+		c.env(pp+".env", p.Env)
+		for i, name := range p.SecretEnv {
+			if _, ok := p.Env[name]; !ok {
+				c.add(index(pp+".secret_env", i), "%q is not a variable in env", clip(name))
+			}
+		}
+	}
+	if !(r.Instances >= 1 && r.Instances <= maxInstances) {
+		c.add(path+".instances", "must be between 1 and %d, got %d", maxInstances, r.Instances)
+	}
+	c.positive(path+".stop_grace", r.StopGrace)
+	for _, name := range sortedKeys(r.Endpoints) {
+		p := keyPath(path+".endpoints", name)
+		c.envName(p, name)
+		if r.Process != nil {
+			if _, clash := r.Process.Env[name]; clash {
+				c.add(p, "%s is also set in run.process.env; use one or the other", name)
+			}
+		}
+		if app := r.Endpoints[name]; !nameRE.MatchString(app) {
+			c.add(p, "%q is not an app name (%s)", clip(app), nameRules)
+		}
+	}
+}
+
+func (h *Health) defaults() {
+	fill(&h.Path, "/")
+	fill(&h.Interval, Duration(time.Second))
+	fill(&h.Timeout, Duration(time.Second))
+	fill(&h.HealthyThreshold, 2)
+	fill(&h.UnhealthyThreshold, 2)
+	fill(&h.StartupGrace, Duration(60*time.Second))
+}
+
+func (h *Health) validate(c *checker, path string) {
+	if !strings.HasPrefix(h.Path, "/") {
+		c.add(path+".path", "%q must start with /", clip(h.Path))
+	}
+	c.positive(path+".interval", h.Interval)
+	c.positive(path+".timeout", h.Timeout)
+	c.positive(path+".startup_grace", h.StartupGrace)
+	if h.HealthyThreshold < 1 {
+		c.add(path+".healthy_threshold", "must be at least 1, got %d", h.HealthyThreshold)
+	}
+	if h.UnhealthyThreshold < 1 {
+		c.add(path+".unhealthy_threshold", "must be at least 1, got %d", h.UnhealthyThreshold)
+	}
+}
