@@ -181,8 +181,13 @@ func matchPath(ps []pathRoute, path string) *appRoute {
 // normalizeHost strips a port and a trailing dot and lowercases, without allocating for the
 // common already-lowercase case.
 func normalizeHost(h string) string {
-	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.HasSuffix(h, "]") {
-		h = h[:i]
+	switch {
+	case strings.HasPrefix(h, "["): // [v6]:port or [v6]
+		if i := strings.LastIndex(h, "]:"); i >= 0 {
+			h = h[:i+1]
+		}
+	case strings.Count(h, ":") == 1: // name:port or v4:port; a bare v6 address has several
+		h = h[:strings.IndexByte(h, ':')]
 	}
 	h = strings.TrimSuffix(h, ".")
 	for i := 0; i < len(h); i++ {

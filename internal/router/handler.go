@@ -22,6 +22,18 @@ func (h *listenerHandler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		plain(w, http.StatusNotFound, "cutover: this listener has no routes\n")
 		return
 	}
+	if req.Method == http.MethodConnect {
+		w.Header().Set("Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")
+		plain(w, http.StatusMethodNotAllowed, "cutover: CONNECT is not supported: this is a reverse proxy\n")
+		return
+	}
+	if req.ProtoMajor == 1 && len(req.TransferEncoding) > 0 {
+		// net/http drops a Content-Length sent beside Transfer-Encoding, so a request framed
+		// both ways cannot be told from a plain chunked one here. Whatever the client
+		// pipelined after a chunked body might have been framed differently by a proxy in
+		// front: close the connection after the response rather than read it (RFC 9112 6.1).
+		w.Header().Set("Connection", "close")
+	}
 	app, test := lr.match(req.Host, req.URL.Path)
 	if app == nil {
 		plain(w, http.StatusNotFound, "cutover: no app is routed for this host and path\n")

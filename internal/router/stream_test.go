@@ -973,3 +973,42 @@ func TestStreamHTTP2OverTLS(t *testing.T) {
 		})
 	}
 }
+
+// TestClientGoneNeverPoisonsPooledConnections: clients that hang up while the instance is
+// answering must not leave a connection with an expired deadline in the pool, where the
+// next request on it would fail with 504.
+func TestClientGoneNeverPoisonsPooledConnections(t *testing.T) {
+	in := startInstance(t, "blue", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			select {
+			case <-r.Context().Done():
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+		_, _ = w.Write([]byte("blue\n"))
+	})
+	tr := startRouter(t, Options{}, appTable([]*testInstance{in}, nil, 0))
+	for round := 0; round < 20; round++ {
+		// Hang up mid-request on a batch of slow requests.
+		var wg sync.WaitGroup
+		for i := 0; i < 8; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ctx, cancel := context.WithTimeout(context.Background(), time.Duration(5+i*5)*time.Millisecond)
+				defer cancel()
+				req, _ := http.NewRequestWithContext(ctx, "GET", tr.url+"/slow", nil)
+				if resp, err := newClient().Do(req); err == nil {
+					resp.Body.Close()
+				}
+			}()
+		}
+		wg.Wait()
+		c := newClient()
+		for i := 0; i < 20; i++ {
+			if code, body := get(t, c, tr.url+"/"); code != 200 {
+				t.Fatalf("round %d request %d: status %d %q after clients hung up", round, i, code, body)
+			}
+		}
+	}
+}
