@@ -183,13 +183,13 @@ func matchPath(ps []pathRoute, path string) *appRoute {
 func normalizeHost(h string) string {
 	switch {
 	case strings.HasPrefix(h, "["): // [v6]:port or [v6]
-		if i := strings.LastIndex(h, "]:"); i >= 0 {
+		if i := strings.IndexByte(h, ']'); i >= 0 {
 			h = h[:i+1]
 		}
 	case strings.Count(h, ":") == 1: // name:port or v4:port; a bare v6 address has several
 		h = h[:strings.IndexByte(h, ':')]
 	}
-	h = strings.TrimSuffix(h, ".")
+	h = strings.TrimRight(h, ".")
 	for i := 0; i < len(h); i++ {
 		if c := h[i]; c >= 'A' && c <= 'Z' {
 			return strings.ToLower(h)
