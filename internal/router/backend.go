@@ -54,9 +54,10 @@ func (b *backend) available(now int64) bool {
 
 // upConn is one keep-alive HTTP/1.1 connection to an instance.
 type upConn struct {
-	nc net.Conn
-	br *bufio.Reader
-	bw *bufio.Writer
+	nc   net.Conn
+	br   *bufio.Reader
+	bw   *bufio.Writer
+	head headCache // reused by each response head read on this connection
 }
 
 var (

@@ -90,14 +90,11 @@ var hopHeaders = map[string]bool{
 
 // connectionListed reports whether the Connection header values name key (case-insensitive).
 func connectionListed(conn []string, key string) bool {
+	found := false
 	for _, v := range conn {
-		for _, tok := range strings.Split(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(tok), key) {
-				return true
-			}
-		}
+		forEachToken(v, func(tok string) { found = found || strings.EqualFold(tok, key) })
 	}
-	return false
+	return found
 }
 
 // isUpgrade reports a WebSocket (or other) HTTP/1.1 upgrade request.

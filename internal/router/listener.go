@@ -15,12 +15,20 @@ import (
 // listener is one bound address and the HTTP server on it. Its handler reads the current
 // snapshot on every request, so table swaps apply to open keep-alive connections too.
 type listener struct {
-	addr string
-	ln   net.Listener
-	srv  *http.Server
-	tls  bool
-	cert atomic.Pointer[tls.Certificate]
-	done chan struct{}
+	r       *Router
+	addr    string
+	ln      net.Listener
+	srv     *http.Server // TLS listeners, and h2c connections handed off by the fast path
+	handler *listenerHandler
+	tls     bool
+	cert    atomic.Pointer[tls.Certificate]
+	done    chan struct{}
+
+	// The HTTP/1.1 fast path of plain listeners (h1server.go).
+	h2      *chanListener
+	closing atomic.Bool
+	mu      sync.Mutex
+	conns   map[*h1conn]struct{}
 }
 
 // openListeners binds the listeners t declares that are not bound yet and reloads the
@@ -64,11 +72,12 @@ func (r *Router) bind(addr string, cert *tls.Certificate) (*listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w (is another process using it?)", addr, err)
 	}
-	l := &listener{addr: addr, ln: ln, tls: cert != nil, done: make(chan struct{})}
+	l := &listener{r: r, addr: addr, ln: ln, tls: cert != nil, done: make(chan struct{}),
+		handler: &listenerHandler{r: r, addr: addr}, conns: map[*h1conn]struct{}{}}
 	var protos http.Protocols
 	protos.SetHTTP1(true)
 	l.srv = &http.Server{
-		Handler:           &listenerHandler{r: r, addr: addr},
+		Handler:           l.handler,
 		ReadHeaderTimeout: r.opts.ReadHeaderTimeout,
 		IdleTimeout:       r.opts.IdleTimeout,
 		MaxHeaderBytes:    r.opts.MaxHeaderBytes,
@@ -89,15 +98,16 @@ func (r *Router) bind(addr string, cert *tls.Certificate) (*listener, error) {
 }
 
 func (l *listener) serve(log *slog.Logger) {
+	if !l.tls {
+		// Plain: HTTP/1.1 on the fast path; net/http serves only the h2c connections it hands off.
+		l.h2 = newChanListener(l.ln.Addr())
+		go func() { _ = l.srv.Serve(l.h2) }()
+		go l.acceptH1()
+		return
+	}
 	go func() {
 		defer close(l.done)
-		var err error
-		if l.tls {
-			err = l.srv.ServeTLS(l.ln, "", "")
-		} else {
-			err = l.srv.Serve(l.ln)
-		}
-		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := l.srv.ServeTLS(l.ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("listener stopped", "addr", l.addr, "err", err)
 		}
 	}()
@@ -124,10 +134,15 @@ func (r *Router) closeRemovedListeners(t Table) {
 // shutdown stops accepting, waits for active connections to go idle until ctx ends, then
 // closes the rest.
 func (l *listener) shutdown(ctx context.Context) error {
+	var errH1 error
+	if l.h2 != nil {
+		errH1 = l.shutdownH1(ctx)
+	}
 	err := l.srv.Shutdown(ctx)
 	if err != nil {
 		_ = l.srv.Close()
 	}
+	err = errors.Join(errH1, err)
 	select {
 	case <-l.done:
 	default:
@@ -137,8 +152,9 @@ func (l *listener) shutdown(ctx context.Context) error {
 }
 
 func (l *listener) shutdownNow() {
-	_ = l.srv.Close()
-	_ = l.ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_ = l.shutdown(ctx)
 }
 
 func closeAll(ls []*listener) {

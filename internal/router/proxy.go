@@ -137,19 +137,21 @@ func (p *proxy) roundTrip(c *upConn) (resp *http.Response, err error) {
 	// A client that goes away cancels the wait for the instance. If that fires at all, the
 	// connection carries a deadline in the past and must never return to the pool: report
 	// the cancellation so the caller discards it.
-	stop := context.AfterFunc(p.req.Context(), func() { _ = c.nc.SetDeadline(aLongTimeAgo) })
-	defer func() {
-		if !stop() && err == nil {
-			resp, err = nil, p.req.Context().Err()
-		}
-	}()
+	if ctx := p.req.Context(); ctx.Done() != nil { // the HTTP/1.1 fast path has no cancellation
+		stop := context.AfterFunc(ctx, func() { _ = c.nc.SetDeadline(aLongTimeAgo) })
+		defer func() {
+			if !stop() && err == nil {
+				resp, err = nil, ctx.Err()
+			}
+		}()
+	}
 	if err := p.writeRequest(c.bw, false); err != nil {
 		return nil, err
 	}
 	_ = c.nc.SetReadDeadline(time.Now().Add(time.Duration(p.app.limits.UpstreamTimeout)))
-	resp, err = http.ReadResponse(c.br, p.req)
+	resp, err = readResponse(c.br, p.req.Method, &c.head)
 	for err == nil && resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
-		resp, err = http.ReadResponse(c.br, p.req) // skip 100 Continue and 103 Early Hints
+		resp, err = readResponse(c.br, p.req.Method, &c.head) // skip 100 Continue and 103 Early Hints
 	}
 	if err != nil {
 		return nil, err

@@ -409,7 +409,8 @@ func TestStreamSSEFlushedAtOnce(t *testing.T) {
 			}
 			defer h.resp.Body.Close()
 			if h.resp.StatusCode != 200 {
-				t.Fatalf("status %d", h.resp.StatusCode)
+				b, _ := io.ReadAll(h.resp.Body)
+				t.Fatalf("status %d %q", h.resp.StatusCode, b)
 			}
 			if tc.ctype != "" && h.resp.Header.Get("Content-Type") != tc.ctype {
 				t.Errorf("Content-Type %q, want %q", h.resp.Header.Get("Content-Type"), tc.ctype)

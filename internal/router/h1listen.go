@@ -1,0 +1,120 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"time"
+)
+
+// acceptH1 is the accept loop of a plain listener on the fast path.
+func (l *listener) acceptH1() {
+	defer close(l.done)
+	var delay time.Duration
+	for {
+		nc, err := l.ln.Accept()
+		if err != nil {
+			if l.closing.Load() || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of file descriptors and the like: back off, as net/http does.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			l.r.log.Warn("accept failed; retrying", "addr", l.addr, "err", err, "in", delay)
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		go l.serveH1(nc)
+	}
+}
+
+func (l *listener) track(c *h1conn) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closing.Load() {
+		return false
+	}
+	l.conns[c] = struct{}{}
+	return true
+}
+
+func (l *listener) untrack(c *h1conn) {
+	l.mu.Lock()
+	delete(l.conns, c)
+	l.mu.Unlock()
+}
+
+// shutdownH1 stops accepting, closes idle connections at once and the others as they go
+// idle, and closes whatever is left when ctx ends.
+func (l *listener) shutdownH1(ctx context.Context) error {
+	l.closing.Store(true)
+	_ = l.ln.Close()
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for {
+		l.mu.Lock()
+		n := 0
+		for c := range l.conns {
+			if c.tunnel.Load() {
+				continue // like net/http: hijacked connections are their owner's to end
+			}
+			if c.idle.Load() {
+				_ = c.nc.Close()
+			}
+			n++
+		}
+		l.mu.Unlock()
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			l.mu.Lock()
+			for c := range l.conns {
+				if !c.tunnel.Load() {
+					_ = c.nc.Close()
+				}
+			}
+			l.mu.Unlock()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// chanListener feeds connections handed off by the fast path (h2c) to net/http.
+type chanListener struct {
+	addr   net.Addr
+	ch     chan net.Conn
+	once   sync.Once
+	closed chan struct{}
+}
+
+func newChanListener(addr net.Addr) *chanListener {
+	return &chanListener{addr: addr, ch: make(chan net.Conn), closed: make(chan struct{})}
+}
+
+func (c *chanListener) push(nc net.Conn) {
+	select {
+	case c.ch <- nc:
+	case <-c.closed:
+		_ = nc.Close()
+	}
+}
+
+func (c *chanListener) Accept() (net.Conn, error) {
+	select {
+	case nc := <-c.ch:
+		return nc, nil
+	case <-c.closed:
+		return nil, net.ErrClosed
+	}
+}
+
+func (c *chanListener) Close() error {
+	c.once.Do(func() { close(c.closed) })
+	return nil
+}
+
+func (c *chanListener) Addr() net.Addr { return c.addr }
