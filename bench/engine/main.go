@@ -1,0 +1,195 @@
+// Command engine measures the deployment engine on this machine, with real processes and the
+// real router: engine overhead (deploy to first request on green, minus the app's own start
+// and health time), rollback latency (abort, and rollback after success), and a bad green's
+// blast radius. Run: go run ./bench/engine [-runs 10]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/cutover/cutover/internal/deploy"
+	"github.com/cutover/cutover/internal/engine"
+	"github.com/cutover/cutover/internal/router"
+	"github.com/cutover/cutover/internal/runtime/process"
+	"github.com/cutover/cutover/internal/sampleapp"
+	"github.com/cutover/cutover/internal/spec"
+	"github.com/cutover/cutover/internal/store"
+)
+
+func main() {
+	if os.Getenv("CUTOVER_BENCH_APP") != "" {
+		runApp()
+		return
+	}
+	runs := flag.Int("runs", 10, "deployments per measurement")
+	flag.Parse()
+	if err := run(*runs); err != nil {
+		fmt.Fprintln(os.Stderr, "bench/engine:", err)
+		os.Exit(1)
+	}
+}
+
+// runApp makes this binary the sample app, so instances need nothing else.
+func runApp() {
+	cfg, err := sampleapp.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	if err := sampleapp.Run(ctx, cfg, io.Discard); err != nil {
+		os.Exit(1)
+	}
+}
+
+type rig struct {
+	dir    string
+	router *router.Router
+	store  *store.Store
+	driver *process.Driver
+	eng    *engine.Engine
+	url    string
+	listen string
+}
+
+func newRig() (*rig, error) {
+	dir, err := os.MkdirTemp("", "cutover-bench-")
+	if err != nil {
+		return nil, err
+	}
+	r := &rig{dir: dir, listen: freeAddr()}
+	r.url = "http://" + r.listen
+	if r.store, err = store.Open(filepath.Join(dir, "state.db")); err != nil {
+		return nil, err
+	}
+	if r.driver, err = process.New(process.Options{StateDir: filepath.Join(dir, "instances")}); err != nil {
+		return nil, err
+	}
+	r.router = router.New(router.Options{SampleInterval: 100 * time.Millisecond, DrainTimeout: time.Second})
+	r.eng, err = engine.New(context.Background(), engine.Options{Router: r.router, Driver: r.driver, Store: r.store,
+		Tick: 10 * time.Millisecond, JanitorInterval: 200 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+	return r, err
+}
+
+func (r *rig) close() {
+	r.eng.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	_ = r.router.Close(ctx)
+	ins, _ := r.driver.List(ctx)
+	for _, in := range ins {
+		_ = r.driver.Stop(ctx, in, time.Second)
+	}
+	_ = r.store.Close()
+	_ = os.RemoveAll(r.dir)
+}
+
+func (r *rig) apply(strategy, analysis string) error {
+	exe, _ := os.Executable()
+	y := fmt.Sprintf(`app: bench
+routes: [{listen: %s}]
+run:
+  process: {command: [%q], env: {CUTOVER_BENCH_APP: "1"}}
+  instances: 1
+  stop_grace: 2s
+health: {path: /healthz, interval: 50ms, timeout: 500ms, healthy_threshold: 1, startup_grace: 10s}
+keep_warm: 10m
+drain_timeout: 1s
+%s
+%s`, r.listen, exe, strategy, analysis)
+	a, err := spec.Parse(strings.NewReader(y))
+	if err != nil {
+		return err
+	}
+	return r.eng.Apply(a)
+}
+
+func (r *rig) deployWait(version string, set map[string]string) (deploy.State, error) {
+	s, err := r.eng.Deploy(context.Background(), "bench", version, set)
+	if err != nil {
+		return s, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := r.eng.Wait(ctx, "bench"); err != nil {
+		return s, err
+	}
+	return r.eng.Deployment(s.ID)
+}
+
+func freeAddr() string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+var client = &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+
+func versionOf(url string) string {
+	resp, err := client.Get(url + "/")
+	if err != nil {
+		return ""
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.Header.Get("X-Version")
+}
+
+// appStartTime is the app's own start and health time: exec to the first 200 on /healthz,
+// polled every millisecond, without cutover in between.
+func appStartTime() (time.Duration, error) {
+	exe, _ := os.Executable()
+	addr := freeAddr()
+	_, port, _ := net.SplitHostPort(addr)
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), "CUTOVER_BENCH_APP=1", "PORT="+port, "CUTOVER_VERSION=probe")
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	defer func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() }()
+	for time.Since(start) < 10*time.Second {
+		if resp, err := client.Get("http://" + addr + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return time.Since(start), nil
+			}
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return 0, fmt.Errorf("sample app never became healthy")
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+func maxOf(ds []time.Duration) time.Duration {
+	m := ds[0]
+	for _, d := range ds {
+		m = max(m, d)
+	}
+	return m
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
