@@ -132,8 +132,10 @@ func TestFailurePoints(t *testing.T) {
 		}, PhaseFailed, "green instance a exited: exited with code 3"},
 		{"before_start hook fails", withHooks(canaryPlan()), func(m *sim) {
 			m.decide(Observation{})
-			m.decide(Observation{Hook: &HookResult{Key: "before_start/migrate/0", Reason: "command ./migrate exited with code 2"}})
-		}, PhaseFailed, `before_start hook "migrate" failed: command ./migrate exited with code 2`},
+			m.decide(Observation{Hook: &HookResult{Key: "before_start/migrate/0", Reason: "command ./migrate exited with code 2",
+				Output: "applying 0042_add_column\nERROR: relation exists\n"}})
+		}, PhaseFailed, `before_start hook "migrate" failed: command ./migrate exited with code 2; output: applying 0042_add_column
+ERROR: relation exists; blue untouched`},
 		{"after_step hook fails rolls back", withHooks(canaryPlan()), func(m *sim) {
 			m.decide(Observation{})
 			m.decide(Observation{Hook: &HookResult{Key: "before_start/migrate/0", Passed: true}})

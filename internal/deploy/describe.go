@@ -20,13 +20,6 @@ func pct(w int) string {
 	return strconv.FormatFloat(float64(w)/100, 'f', -1, 64) + "%"
 }
 
-func orNone(v string) string {
-	if v == "" {
-		return "(none)"
-	}
-	return v
-}
-
 func describePosition(s *State) string {
 	if s.Phase == PhaseShifting {
 		return fmt.Sprintf("step %d (%s)", s.Step+1, pct(s.Weight))

@@ -1,6 +1,9 @@
 package deploy
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 var pointOrder = map[Point]int{
 	BeforeStart: 0, GreenHealthy: 1, AfterTestTraffic: 2, AfterStep: 3, AfterFullTraffic: 4, AfterBlueRetired: 5,
@@ -27,13 +30,13 @@ func (d *decision) hooks(point Point, res *HookResult) bool {
 		if res != nil && res.Key == s.Hook.Key() {
 			name := s.Hook.Name
 			if !res.Passed {
-				d.fail("%s hook %q failed: %s", point, name, res.Reason)
+				d.fail("%s hook %q failed: %s%s", point, name, res.Reason, outputTail(res.Output))
 				return false
 			}
 			s.Hook = nil
 			s.HooksDone++
+			d.record("%s hook %q passed%s", point, name, outputTail(res.Output))
 			res = nil
-			d.record("%s hook %q passed", point, name)
 			continue
 		}
 		if limit := s.Plan.HookTimeout; limit > 0 && !d.now.Before(s.Hook.StartedAt.Add(limit)) {
@@ -95,4 +98,16 @@ func NextWake(s State) time.Time {
 		consider(s.Hook.StartedAt.Add(s.Plan.HookTimeout))
 	}
 	return t
+}
+
+// outputTail is the end of a hook's output for the deployment's event log.
+func outputTail(out string) string {
+	out = strings.TrimSpace(out)
+	if out == "" {
+		return ""
+	}
+	if len(out) > 500 {
+		out = "…" + out[len(out)-500:]
+	}
+	return "; output: " + out
 }

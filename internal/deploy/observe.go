@@ -33,6 +33,7 @@ type HookResult struct {
 	Key    string
 	Passed bool
 	Reason string
+	Output string // what a command printed, or a response body: its tail goes into the event
 }
 
 // AnalysisResult is one evaluation of green.

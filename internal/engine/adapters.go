@@ -108,7 +108,7 @@ func (h hookRunner) Run(ctx context.Context, s deploy.State, w deploy.HookWait) 
 	if res.Output != "" {
 		h.e.log.Info("hook output", "deployment", s.ID, "hook", w.Name, "output", tail(res.Output, 2000))
 	}
-	return deploy.HookResult{Passed: res.Passed, Reason: res.Reason}
+	return deploy.HookResult{Passed: res.Passed, Reason: res.Reason, Output: res.Output}
 }
 
 func tail(s string, n int) string {

@@ -28,7 +28,7 @@ import (
 // TestMain doubles as the sample app: instances are this test binary re-executed with
 // CUTOVER_E2E_APP set, so the tests need nothing but themselves.
 func TestMain(m *testing.M) {
-	if os.Getenv("CUTOVER_E2E_APP") != "" {
+	if os.Getenv("CUTOVER_E2E_APP") != "" { // first: instances inherit the controller's env
 		cfg, err := sampleapp.ConfigFromEnv(os.Getenv)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -41,6 +41,10 @@ func TestMain(m *testing.M) {
 			os.Exit(1)
 		}
 		os.Exit(0)
+	}
+	if mode := os.Getenv("CUTOVER_E2E_CONTROLLER"); mode != "" {
+		controllerMain(mode)
+		return
 	}
 	os.Exit(m.Run())
 }

@@ -49,18 +49,6 @@ func (t *traffic) setSpec(a *spec.App) error {
 	return nil
 }
 
-func (t *traffic) remove(app string) error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	prev := t.apps[app]
-	delete(t.apps, app)
-	if err := t.apply(); err != nil {
-		t.apps[app] = prev
-		return err
-	}
-	return nil
-}
-
 func (t *traffic) Route(app string, blue, green []deploy.Endpoint, weight int) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -143,15 +131,4 @@ func (t *traffic) Split(app string, since time.Time) deploy.Split {
 	}
 	g, b := sig.Green.Total.Total(), sig.Blue.Total.Total()
 	return deploy.Split{Green: g, Total: g + b}
-}
-
-// pools reports what app routes now.
-func (t *traffic) pools(app string) (blue, green []deploy.Endpoint, weight int, ok bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	a := t.apps[app]
-	if a == nil {
-		return nil, nil, 0, false
-	}
-	return a.blue, a.green, a.weight, true
 }
