@@ -230,11 +230,16 @@ cpu_ticks() { # ROOT: CPU time of the tree: utime+stime of each process, plus cu
   echo "$total"
 }
 
-# Noise gauge: how much CPU other work took while a run was measured. noise_begin snapshots
-# every user-space process outside this script's tree ("pid:starttime ticks", kernel threads
-# left out: ksoftirqd does our own loopback work) and the hypervisor's steal time;
-# noise_end prints "OTHERS STEAL" in cores over the window. A process gone in between counts
-# through its parent's cutime (possibly with CPU from before the window).
+# Noise gauge: how much CPU other work took while a run was measured, in cores, as the
+# smaller of two estimates that each err high in their own way:
+#  - per process: every user-space process outside this script's tree ("pid:starttime
+#    ticks"; kernel threads left out, ksoftirqd does our own loopback work). A process that
+#    ended in the window counts through its parent's cutime, possibly with CPU from before
+#    the window (a test binary that ran for a minute), so this can overshoot a lot;
+#  - machine-wide: busy time in /proc/stat (user, nice, system, irq, softirq) minus this
+#    script's tree; softirq work done outside our processes' context (e.g. on an idle CPU)
+#    lands on "others", so this overshoots a little, but never beyond the cores there are.
+# noise_end prints "OTHERS STEAL", steal being the hypervisor's (lost to us too).
 noise_snapshot() {
   local own
   own=" $(tree_pids $$ | tr '\n' ' ') "
@@ -251,25 +256,32 @@ noise_snapshot() {
     }
   }' >"$1"
 }
-steal_ticks() {
+stat_ticks() { # "BUSY STEAL" from /proc/stat
   local a
   read -r -a a </proc/stat
-  echo "${a[8]:-0}"
+  echo "$((a[1] + a[2] + a[3] + a[6] + a[7])) ${a[8]:-0}"
 }
 noise_begin() {
   NOISE_T0=${EPOCHREALTIME/./}
-  NOISE_STEAL0=$(steal_ticks)
+  read -r NOISE_BUSY0 NOISE_STEAL0 < <(stat_ticks)
+  NOISE_OWN0=$(cpu_ticks $$)
   noise_snapshot "$TMP/noise0"
 }
 noise_end() {
-  local us steal
+  local us busy steal own
   noise_snapshot "$TMP/noise1"
-  steal=$(($(steal_ticks) - NOISE_STEAL0))
+  read -r busy steal < <(stat_ticks)
+  own=$(cpu_ticks $$)
   us=$((${EPOCHREALTIME/./} - NOISE_T0))
-  awk -v us="$us" -v hz="$CLK_TCK" -v steal="$steal" '
+  awk -v us="$us" -v hz="$CLK_TCK" -v steal="$((steal - NOISE_STEAL0))" \
+    -v wide="$((busy - NOISE_BUSY0 - (own - NOISE_OWN0)))" '
     NR == FNR { b[$1] = $2; next }
     { t += ($1 in b) ? $2 - b[$1] : $2 }
-    END { s = us / 1e6 * hz; printf "%.2f %.2f\n", (t > 0 ? t / s : 0), steal / s }' "$TMP/noise0" "$TMP/noise1"
+    END {
+      if (wide < t) t = wide
+      s = us / 1e6 * hz
+      printf "%.2f %.2f\n", (t > 0 ? t / s : 0), steal / s
+    }' "$TMP/noise0" "$TMP/noise1"
 }
 
 peak_rss_kb() { # ROOT: sum of VmHWM over the tree

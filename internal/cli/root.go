@@ -33,7 +33,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newRouterCmd(), newSampleAppCmd())
+	root.AddCommand(newRouterCmd(), newSampleAppCmd(), newDemoCmd())
 	return root
 }
 

@@ -1,0 +1,75 @@
+package demo
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/cutover/cutover/internal/sampleapp"
+)
+
+// TestMain doubles as the sample app, as `cutover sample-app` does for the real binary.
+func TestMain(m *testing.M) {
+	if os.Getenv("CUTOVER_DEMO_TEST_APP") != "" {
+		cfg, err := sampleapp.ConfigFromEnv(os.Getenv)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+		defer stop()
+		if err := sampleapp.Run(ctx, cfg, os.Stderr); err != nil {
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func TestDemo(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	sum, err := Run(context.Background(), Options{AppCommand: []string{exe}, AppEnv: map[string]string{"CUTOVER_DEMO_TEST_APP": "1"}, Out: &out})
+	if err != nil {
+		t.Fatalf("demo: %v\n%s", err, out.String())
+	}
+	sum.Print(&out)
+	t.Log(out.String())
+	if sum.V2.Outcome != "succeeded" || sum.V2.Failed != 0 || sum.V2.Requests == 0 {
+		t.Errorf("v2: %+v", sum.V2)
+	}
+	if sum.V3.Outcome != "rolled_back" || sum.V3.BadResponses == 0 || sum.V3.Failed != sum.V3.BadResponses {
+		t.Errorf("v3: %+v (every failure must be one of v3's own bad answers)", sum.V3)
+	}
+	if sum.LeftoverProcesses != 0 {
+		t.Errorf("%d processes left behind", sum.LeftoverProcesses)
+	}
+	if len(sum.Steps) != 3 || sum.Steps[0].GreenPercent < 5 || sum.Steps[0].GreenPercent > 15 ||
+		sum.Steps[1].GreenPercent < 45 || sum.Steps[1].GreenPercent > 55 {
+		t.Errorf("observed splits %+v, want about 10%% and 50%%", sum.Steps)
+	}
+	if !strings.Contains(out.String(), "[██") {
+		t.Error("the live view showed no weight bar")
+	}
+	// The JSON summary carries the fields CI scripts read.
+	b, _ := json.Marshal(sum)
+	var m map[string]map[string]any
+	_ = json.Unmarshal(b, &m)
+	for _, k := range []string{"v2.outcome", "v2.requests", "v2.failed", "v3.outcome", "v3.requests", "v3.bad_responses"} {
+		parts := strings.Split(k, ".")
+		if _, ok := m[parts[0]][parts[1]]; !ok {
+			t.Errorf("JSON summary lacks %s: %s", k, b)
+		}
+	}
+	if !strings.Contains(string(b), `"leftover_processes":0`) {
+		t.Errorf("JSON summary: %s", b)
+	}
+}
