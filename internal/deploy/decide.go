@@ -151,7 +151,7 @@ func (d *decision) starting(green []InstanceObs) {
 			sick = append(sick, in.ID+": "+in.Reason)
 		}
 	}
-	if healthy >= d.s.Plan.Instances {
+	if healthy >= d.s.greenWanted() {
 		d.enter(PhaseTesting, "%d green instance(s) of %s healthy", healthy, d.s.Plan.GreenVersion)
 		return
 	}
@@ -161,7 +161,7 @@ func (d *decision) starting(green []InstanceObs) {
 			detail = " (" + strings.Join(sick, "; ") + ")"
 		}
 		d.fail("green did not become healthy within %s: %d of %d instances healthy%s",
-			d.s.Plan.StartupGrace, healthy, d.s.Plan.Instances, detail)
+			d.s.Plan.StartupGrace, healthy, d.s.greenWanted(), detail)
 	}
 }
 
@@ -170,6 +170,11 @@ func (d *decision) enterStep(i int) {
 	st := d.s.Plan.Steps[i]
 	d.s.Step = i
 	d.s.Weight = percentToWeight(st.Weight)
+	d.s.Scaling = false
+	if d.s.Plan.Rolling {
+		d.s.GreenTarget = d.s.rollingGreen(i)
+		d.s.BlueTarget = d.s.Plan.Instances - d.s.GreenTarget
+	}
 	d.s.StepReachedAt = d.now
 	d.s.BakeDone, d.s.Approved = false, false
 	d.s.Tracker = analysis.Tracker{}
@@ -180,6 +185,10 @@ func (d *decision) enterStep(i int) {
 }
 
 func (d *decision) shifting(o Observation) {
+	if d.s.Scaling {
+		d.scaling(o.Green)
+		return
+	}
 	st := d.s.Plan.Steps[d.s.Step]
 	if a := d.s.Plan.Analysis; a != nil && o.Analysis != nil {
 		d.s.NextAnalysisAt = d.now.Add(a.Interval)
@@ -215,7 +224,45 @@ func (d *decision) shifting(o Observation) {
 		d.record("paused: %s; resume once the cause is understood", msg)
 		return
 	}
+	if d.s.Plan.Rolling {
+		// Start the next batch first; traffic moves once it is healthy.
+		d.s.Step, d.s.Scaling, d.s.PhaseSince = next, true, d.now
+		d.s.GreenTarget = d.s.rollingGreen(next)
+		d.record("step %d of %d: starting green instances up to %d of %d", next+1, len(d.s.Plan.Steps), d.s.GreenTarget, d.s.Plan.Instances)
+		return
+	}
 	d.enterStep(next)
+}
+
+// scaling waits for a rolling batch's green instances to be healthy, up to the start-up grace.
+func (d *decision) scaling(green []InstanceObs) {
+	healthy := 0
+	for _, in := range green {
+		if in.Healthy {
+			healthy++
+		}
+	}
+	if healthy >= d.s.GreenTarget {
+		d.enterStep(d.s.Step)
+		return
+	}
+	if !d.now.Before(d.s.PhaseSince.Add(d.s.Plan.StartupGrace)) {
+		d.fail("step %d: only %d of %d green instances became healthy within %s", d.s.Step+1, healthy, d.s.GreenTarget, d.s.Plan.StartupGrace)
+	}
+}
+
+// greenWanted is how many green instances must be healthy before any traffic moves.
+func (s *State) greenWanted() int {
+	if s.Plan.Rolling && len(s.Plan.Steps) > 0 {
+		return s.rollingGreen(0)
+	}
+	return s.Plan.Instances
+}
+
+// rollingGreen is how many green instances step i runs in a rolling update.
+func (s *State) rollingGreen(i int) int {
+	n := int(math.Round(s.Plan.Steps[i].Weight * float64(s.Plan.Instances) / 100))
+	return max(1, min(s.Plan.Instances, n))
 }
 
 // bakeDone reports whether the pause has passed, the gate is approved and analysis has passed.

@@ -260,3 +260,51 @@ func routeWeight(acts []Action) int {
 	}
 	return -1
 }
+
+func TestRollingReplacesInBatches(t *testing.T) {
+	p := canaryPlan()
+	p.Instances, p.Rolling = 4, true
+	p.Steps = []Step{{Weight: 50, Pause: time.Minute}, {Weight: 100}}
+	m := &sim{t: t, s: newState(p), now: t0}
+	acts := m.decide(Observation{})
+	if got := countOf(acts, ActEnsureGreen); got != 2 {
+		t.Fatalf("first batch starts %d green instances, want 2", got)
+	}
+	m.decide(Observation{Green: healthy(2)})
+	m.decide(Observation{Green: healthy(2)})
+	m.wantPhase(PhaseShifting)
+	m.wantWeight(5000)
+	if acts := Ensure(m.s); countOf(acts, ActScaleBlue) != 2 || countOf(acts, ActEnsureGreen) != 2 {
+		t.Fatalf("at 50%%: %+v, want 2 green and blue scaled to 2", acts)
+	}
+	m.advance(time.Minute)
+	m.decide(Observation{Green: healthy(2)})
+	if !m.s.Scaling || m.s.Weight != 5000 {
+		t.Fatalf("after the bake: scaling %v weight %d, want the next batch starting at 50%%", m.s.Scaling, m.s.Weight)
+	}
+	if acts := Ensure(m.s); countOf(acts, ActEnsureGreen) != 4 || countOf(acts, ActScaleBlue) != 2 || routeWeight(acts) != 5000 {
+		t.Fatalf("while the batch starts: %+v, want 4 green, blue still 2, traffic still 50%%", acts)
+	}
+	m.decide(Observation{Green: healthy(3)})
+	m.wantWeight(5000) // not all of the batch is healthy yet
+	m.decide(Observation{Green: healthy(4)})
+	m.wantWeight(10000)
+	if acts := Ensure(m.s); countOf(acts, ActScaleBlue) != 0 || !hasAction(acts, ActScaleBlue) {
+		t.Fatalf("at 100%%: %+v, want blue scaled to 0", acts)
+	}
+	m.decide(Observation{Green: []InstanceObs{{ID: "a", Exited: true, Reason: "exit 3"}}})
+	m.wantPhase(PhaseRolledBack)
+	if acts := Ensure(m.s); countOf(acts, ActEnsureBlue) != 4 || routeWeight(acts) != 0 {
+		t.Fatalf("rolled back: %+v, want blue back to 4 and traffic on blue", acts)
+	}
+}
+
+// countOf is the Count of the first action of kind k, or -1.
+func countOf(acts []Action, k ActionKind) int {
+	for _, a := range acts {
+		if a.Kind == k {
+			return a.Count
+		}
+	}
+	return -1
+}

@@ -55,13 +55,23 @@ func Ensure(s State) []Action {
 	switch s.Phase {
 	case PhaseBeforeStart:
 	case PhaseStarting, PhaseTesting:
-		acts = append(acts, Action{Kind: ActEnsureGreen, Count: s.Plan.Instances}, Action{Kind: ActRoute, Weight: 0})
+		acts = append(acts, Action{Kind: ActEnsureGreen, Count: s.greenWanted()}, Action{Kind: ActRoute, Weight: 0})
 	case PhaseShifting, PhaseFullTraffic:
-		acts = append(acts, Action{Kind: ActEnsureGreen, Count: s.Plan.Instances}, Action{Kind: ActRoute, Weight: s.Weight})
+		if s.Plan.Rolling {
+			acts = append(acts, Action{Kind: ActEnsureGreen, Count: max(s.GreenTarget, 1)}, Action{Kind: ActRoute, Weight: s.Weight},
+				Action{Kind: ActScaleBlue, Count: s.BlueTarget})
+		} else {
+			acts = append(acts, Action{Kind: ActEnsureGreen, Count: s.Plan.Instances}, Action{Kind: ActRoute, Weight: s.Weight})
+		}
 	case PhaseSucceeded:
 		acts = append(acts, Action{Kind: ActPromote})
 	case PhaseRolledBack, PhaseFailed, PhaseAborted:
-		acts = append(acts, Action{Kind: ActRoute, Weight: 0}, Action{Kind: ActStopGreen})
+		if s.Plan.Rolling && s.Plan.BlueVersion != "" {
+			acts = append(acts, Action{Kind: ActRoute, Weight: 0}, Action{Kind: ActEnsureBlue, Count: s.Plan.Instances})
+		} else {
+			acts = append(acts, Action{Kind: ActRoute, Weight: 0})
+		}
+		acts = append(acts, Action{Kind: ActStopGreen})
 	}
 	if s.Hook != nil && !s.Phase.Terminal() {
 		acts = append(acts, Action{Kind: ActRunHook, Hook: s.Hook})

@@ -81,6 +81,11 @@ const (
 	ActPromote ActionKind = "promote"
 	// ActStopGreen: green is out of the router (drained) and its instances are stopped.
 	ActStopGreen ActionKind = "stop_green"
+	// ActScaleBlue: only Count blue instances are routed and run (rolling); the others are
+	// drained and stopped.
+	ActScaleBlue ActionKind = "scale_blue"
+	// ActEnsureBlue: Count blue instances run again (a rolling update going back).
+	ActEnsureBlue ActionKind = "ensure_blue"
 )
 
 // Action is one effect to make so.

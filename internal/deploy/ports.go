@@ -20,8 +20,11 @@ type Fleet interface {
 	Observe(ctx context.Context, app, version string) ([]InstanceObs, error)
 	// Stop stops every instance of version; stopping nothing is not an error.
 	Stop(ctx context.Context, app, version string) error
-	// Endpoints lists the running instances of version.
+	// Endpoints lists the running instances of version, in instance order.
 	Endpoints(ctx context.Context, app, version string) ([]Endpoint, error)
+	// Scale stops the instances of version beyond the first count (they are no longer
+	// routed), draining them first.
+	Scale(ctx context.Context, app, version string, count int) error
 }
 
 // Traffic is the router as the engine drives it.

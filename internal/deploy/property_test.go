@@ -30,6 +30,7 @@ func genPlan(t *rapid.T) Plan {
 			break
 		}
 	}
+	p.Rolling = rapid.Bool().Draw(t, "rolling")
 	if rapid.Bool().Draw(t, "hooks") {
 		p.Hooks = map[Point][]string{BeforeStart: {"a"}, AfterStep: {"b"}, AfterFullTraffic: {"c"}}
 	}

@@ -146,6 +146,12 @@ func (w *world) perform(ctx context.Context, s State, acts []Action, h *hookSet)
 			if err = w.route(ctx, s, Action{Kind: ActRoute, Weight: 0}); err == nil {
 				err = w.r.Fleet.Stop(ctx, s.App, s.Plan.GreenVersion)
 			}
+		case ActScaleBlue:
+			err = w.r.Fleet.Scale(ctx, s.App, s.Plan.BlueVersion, a.Count)
+		case ActEnsureBlue:
+			if _, err = w.r.Fleet.Ensure(ctx, s.App, s.Plan.BlueVersion, a.Count); err == nil {
+				err = w.route(ctx, s, Action{Kind: ActRoute, Weight: 0})
+			}
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", a.Kind, err)
@@ -164,8 +170,12 @@ func (w *world) route(ctx context.Context, s State, a Action) error {
 		}
 	}
 	green := w.green
-	if s.Phase == PhaseRolledBack || s.Phase == PhaseFailed || s.Phase == PhaseAborted {
+	bad := s.Phase == PhaseRolledBack || s.Phase == PhaseFailed || s.Phase == PhaseAborted
+	if bad {
 		green = nil
+	}
+	if s.Plan.Rolling && !bad && (s.Phase == PhaseShifting || s.Phase == PhaseFullTraffic) && s.BlueTarget < len(blue) {
+		blue = blue[:s.BlueTarget] // the rest is being retired: out of the router first
 	}
 	if w.last != nil && w.last.Weight == a.Weight && len(w.routed) == len(blue)+len(green) && sameIDs(w.routed, green) {
 		return nil

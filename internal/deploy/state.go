@@ -71,12 +71,15 @@ type AnalysisPlan struct {
 // Plan is everything a deployment needs to know, fixed when it is created so that a spec
 // edited mid-deployment does not change a deployment in flight.
 type Plan struct {
-	GreenVersion string             `json:"green_version"`
-	BlueVersion  string             `json:"blue_version,omitempty"` // empty for the first deployment
-	Instances    int                `json:"instances"`
-	Steps        []Step             `json:"steps"`
-	Hooks        map[Point][]string `json:"hooks,omitempty"` // hook names per point, in order
-	Analysis     *AnalysisPlan      `json:"analysis,omitempty"`
+	GreenVersion string `json:"green_version"`
+	BlueVersion  string `json:"blue_version,omitempty"` // empty for the first deployment
+	Instances    int    `json:"instances"`
+	Steps        []Step `json:"steps"`
+	// Rolling replaces instances in place (a mixed fleet): at each step green runs its share of
+	// Instances and blue is scaled down by as many, instead of both running in full.
+	Rolling  bool               `json:"rolling,omitempty"`
+	Hooks    map[Point][]string `json:"hooks,omitempty"` // hook names per point, in order
+	Analysis *AnalysisPlan      `json:"analysis,omitempty"`
 	// Deadlines: every wait has one.
 	StartupGrace time.Duration `json:"startup_grace"` // green healthy
 	Deadline     time.Duration `json:"deadline"`      // the whole deployment
@@ -119,6 +122,12 @@ type State struct {
 	Step int `json:"step"`
 	// Weight is green's share of production traffic, in basis points (0-10000).
 	Weight int `json:"weight"`
+	// GreenTarget and BlueTarget are how many instances of each run in a rolling update.
+	GreenTarget int `json:"green_target,omitempty"`
+	BlueTarget  int `json:"blue_target,omitempty"`
+	// Scaling: a rolling update waits for this step's new green instances to be healthy
+	// before it moves traffic and retires as many blue ones.
+	Scaling bool `json:"scaling,omitempty"`
 	// StepReachedAt is when the current step's weight was set.
 	StepReachedAt time.Time `json:"step_reached_at,omitzero"`
 	// Hook is the hook being run, if any.

@@ -232,3 +232,48 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() bo
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func TestE2ERollingReplacesInstances(t *testing.T) {
+	r := baseline(t, "")
+	rolling := strings.Replace(r.specText(""), "instances: 2", "instances: 4", 1) + `strategy:
+  rolling: {batch: 2, pause: 700ms}
+analysis:
+  interval: 300ms
+  window: 1s
+  min_requests: 20
+`
+	if err := r.eng.Apply(r.parse(rolling)); err != nil {
+		t.Fatal(err)
+	}
+	l := startLoad(t, r.url, 4)
+	s, err := r.eng.Deploy(context.Background(), "web", "v2", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Mid-way the fleet is mixed: blue scaled down as green comes up, never both in full.
+	waitFor(t, r, s.ID, func(s deploy.State) bool { return s.Phase == deploy.PhaseShifting && s.Weight == 5000 })
+	eventually(t, 10*time.Second, "blue scaled down to 2 at 50%", func() bool {
+		n := map[string]int{}
+		ins, _ := r.driver.List(context.Background())
+		for _, in := range ins {
+			n[in.Release]++
+		}
+		return n["v1"] == 2 && n["v2"] == 2
+	})
+	s = r.wait(s.ID)
+	l.end()
+	if s.Phase != deploy.PhaseSucceeded {
+		t.Fatalf("rolling v2: %s: %s", s.Phase, s.Reason)
+	}
+	if f := l.failed.Load(); f != 0 {
+		t.Fatalf("%d of %d requests failed during a rolling update; first: %s", f, l.sent.Load(), l.firstErr)
+	}
+	n := map[string]int{}
+	ins, _ := r.driver.List(context.Background())
+	for _, in := range ins {
+		n[in.Release]++
+	}
+	if n["v2"] != 4 || n["v1"] != 0 {
+		t.Fatalf("after the rolling update: %v, want 4 of v2 and none of v1", n)
+	}
+}

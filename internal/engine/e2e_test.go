@@ -122,11 +122,25 @@ func (r *rig) close() {
 
 func (r *rig) spec(extra string) *spec.App {
 	r.t.Helper()
+	return r.parse(r.specText(extra))
+}
+
+func (r *rig) parse(y string) *spec.App {
+	r.t.Helper()
+	a, err := spec.Parse(strings.NewReader(y))
+	if err != nil {
+		r.t.Fatalf("spec: %v", err)
+	}
+	return a
+}
+
+// specText is the test app's spec with extra YAML appended.
+func (r *rig) specText(extra string) string {
 	exe, err := os.Executable()
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	y := fmt.Sprintf(`app: web
+	return fmt.Sprintf(`app: web
 routes:
   - listen: %s
 run:
@@ -146,11 +160,6 @@ drain_timeout: 2s
 deadlines:
   deployment: 60s
 %s`, r.listen, exe, extra)
-	a, err := spec.Parse(strings.NewReader(y))
-	if err != nil {
-		r.t.Fatalf("spec: %v", err)
-	}
-	return a
 }
 
 // deploy starts a deployment and waits for its terminal state.

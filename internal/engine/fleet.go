@@ -114,7 +114,10 @@ func (f *fleet) Observe(ctx context.Context, app, version string) ([]deploy.Inst
 // Stop drains version's instances out of the router (they must no longer be routed), then
 // stops them.
 func (f *fleet) Stop(ctx context.Context, app, version string) error {
-	ins := f.of(app, version)
+	return f.stop(ctx, app, version, f.of(app, version))
+}
+
+func (f *fleet) stop(ctx context.Context, app, version string, ins []runtime.Instance) error {
 	if len(ins) == 0 {
 		return nil
 	}
@@ -172,4 +175,13 @@ func (f *fleet) versions(app string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Scale drains and stops the instances of version beyond the first count, in instance order.
+func (f *fleet) Scale(ctx context.Context, app, version string, count int) error {
+	ins := f.of(app, version)
+	if len(ins) <= count {
+		return nil
+	}
+	return f.stop(ctx, app, version, ins[max(count, 0):])
 }

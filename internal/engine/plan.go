@@ -24,6 +24,7 @@ func planFor(a *spec.App, blue, green string) deploy.Plan {
 	if a.KeepWarm != nil {
 		p.KeepWarm = a.KeepWarm.Duration()
 	}
+	p.Rolling = a.Strategy.Rolling != nil && blue != ""
 	for _, st := range steps(a) {
 		p.Steps = append(p.Steps, deploy.Step{Weight: st.Weight, Pause: st.Pause, Approval: st.Approval})
 	}
@@ -31,6 +32,7 @@ func planFor(a *spec.App, blue, green string) deploy.Plan {
 		// Nothing serves yet: there is no traffic to split or compare, so the first release goes
 		// in at once once healthy and its hooks pass, without analysis.
 		p.Steps = []deploy.Step{{Weight: 100}}
+		p.Rolling = false
 	}
 	for _, h := range a.Hooks {
 		if p.Hooks == nil {

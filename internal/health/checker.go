@@ -77,7 +77,7 @@ func (c *Checker) Set(targets []Target) {
 		}
 	}
 	for id, t := range want {
-		healthy := true
+		healthy := !t.Pending
 		if p, ok := c.probers[id]; ok {
 			if p.target == t {
 				continue

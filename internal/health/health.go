@@ -115,6 +115,10 @@ type Target struct {
 	Addr string
 	// Check configures the probes.
 	Check Check
+	// Pending targets start unhealthy and become healthy at their first passing probe (a
+	// new instance joining a running router). Others start healthy, so a router restarting
+	// from a saved table serves at once.
+	Pending bool
 }
 
 // Observer receives health transitions. HealthChanged is called from probe goroutines, one
@@ -148,10 +152,13 @@ type State struct {
 func Next(s State, r Result, c Check) (State, bool) {
 	c = c.WithDefaults()
 	if r.OK {
+		first := !s.Probed
 		s.Probed = true
 		s.Failures = 0
 		s.Successes = bump(s.Successes, c.HealthyThreshold)
-		if !s.Healthy && s.Successes >= c.HealthyThreshold {
+		// A target that never passed a probe needs only its first success: nothing it did
+		// before counts against it, it simply was not serving yet.
+		if !s.Healthy && (first || s.Successes >= c.HealthyThreshold) {
 			s.Healthy = true
 			return s, true
 		}

@@ -89,11 +89,12 @@ func TestNext(t *testing.T) {
 			changed: true,
 		},
 		{
-			desc:   "unhealthy and never probed: first success counts toward recovery",
-			state:  State{Failures: 4},
-			result: ok,
-			check:  check,
-			want:   State{Probed: true, Successes: 1},
+			desc:    "unhealthy and never probed: the first success recovers at once",
+			state:   State{Failures: 4},
+			result:  ok,
+			check:   check,
+			want:    State{Healthy: true, Probed: true, Successes: 1},
+			changed: true,
 		},
 		{
 			desc:   "unhealthy: failure resets the success count, no change",

@@ -108,8 +108,9 @@ func TestSetAddrChangeRestartsKeepingVerdict(t *testing.T) {
 		t.Errorf("Healthy(a) = %v, %v right after the Addr change; want the verdict kept: false, true", h, known)
 	}
 	e := rec.waitEvent(t, 2, 2*time.Second)
-	if e.id != "a" || !e.healthy || !strings.Contains(e.reason, "after 2 consecutive successes") {
-		t.Errorf("second event = %+v, want healthy after HealthyThreshold successes at the new address", e)
+	// A new address counts as never probed: its first passing probe makes it healthy.
+	if e.id != "a" || !e.healthy || !strings.Contains(e.reason, "after 1 success") {
+		t.Errorf("second event = %+v, want healthy at the first success at the new address", e)
 	}
 	if n := old.requests.Load() - n0; n > 1 {
 		t.Errorf("old address got %d requests after the Addr change", n)

@@ -26,6 +26,7 @@ type backend struct {
 	inflight     atomic.Int64 // requests in progress, long-lived ones included
 	streams      atomic.Int64 // of which WebSockets and streaming responses
 	removed      atomic.Bool  // no longer in the table: draining
+	pending      atomic.Bool  // joined a running router; not picked before its first passing probe
 
 	mu      sync.Mutex
 	idle    []*upConn            // LIFO: the warmest connection first
@@ -49,7 +50,7 @@ func newBackend(app, version string, in Instance) *backend {
 
 // available reports whether new requests may go to b.
 func (b *backend) available(now int64) bool {
-	return b.healthy.Load() && b.ejectedUntil.Load() <= now
+	return b.healthy.Load() && !b.pending.Load() && b.ejectedUntil.Load() <= now
 }
 
 // upConn is one keep-alive HTTP/1.1 connection to an instance.

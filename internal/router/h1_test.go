@@ -71,3 +71,43 @@ func TestH2CPriorKnowledgeHandedOff(t *testing.T) {
 		}
 	}
 }
+
+// TestNewInstanceWaitsForFirstProbe: an instance added to a running router is not sent
+// traffic until a probe passes, so one that is still starting costs no request.
+func TestNewInstanceWaitsForFirstProbe(t *testing.T) {
+	up := startInstance(t, "up", nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lateAddr := ln.Addr().String()
+	ln.Close() // nothing listens there yet
+	tbl := appTable([]*testInstance{up}, nil, 0)
+	tbl.Apps[0].Health = &HealthCheck{Path: "/", Interval: Duration(50 * time.Millisecond), Timeout: Duration(time.Second)}
+	tr := startRouter(t, Options{}, tbl)
+	tbl.Apps[0].Blue.Instances = append(tbl.Apps[0].Blue.Instances, Instance{ID: "late", Addr: lateAddr})
+	if err := tr.Apply(tbl); err != nil {
+		t.Fatal(err)
+	}
+	c := newClient()
+	for i := 0; i < 200; i++ {
+		if code, body := get(t, c, tr.url+"/"); code != 200 || body != "up" {
+			t.Fatalf("request %d while the new instance is not up yet: %d %q", i, code, body)
+		}
+	}
+	if h := tr.Health("web")["late"]; h.Healthy {
+		t.Fatalf("an instance that never answered a probe reported healthy: %+v", h)
+	}
+	// Once it listens and passes a probe it takes traffic.
+	late := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "late\n") })}
+	ln, err = net.Listen("tcp", lateAddr)
+	if err != nil {
+		t.Fatalf("port %s was taken meanwhile: %v", lateAddr, err)
+	}
+	go func() { _ = late.Serve(ln) }()
+	t.Cleanup(func() { _ = late.Close() })
+	eventually(t, 5*time.Second, "the new instance to take traffic", func() bool {
+		_, body := get(t, c, tr.url+"/")
+		return body == "late"
+	})
+}

@@ -16,6 +16,7 @@ func (h healthBridge) HealthChanged(id string, healthy bool, reason string) {
 	}
 	b.healthy.Store(healthy)
 	if healthy {
+		b.pending.Store(false)
 		b.ejectedUntil.Store(0)
 		b.connFails.Store(0)
 	}

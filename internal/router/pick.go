@@ -13,6 +13,20 @@ import (
 // adapts to a slow instance within a few requests like least-outstanding does, and unlike a
 // strict least-outstanding scan it does not stampede a freshly added instance.
 func (p *pool) pick(now int64, exclude *backend) *backend {
+	if b := p.pickAvailable(now, exclude); b != nil {
+		return b
+	}
+	// Nothing proven healthy: an instance still waiting for its first probe is better than
+	// no answer (a rollback to instances re-added a moment ago, say).
+	for _, b := range p.backends {
+		if b != exclude && b.pending.Load() && b.ejectedUntil.Load() <= now {
+			return b
+		}
+	}
+	return nil
+}
+
+func (p *pool) pickAvailable(now int64, exclude *backend) *backend {
 	bs := p.backends
 	switch n := len(bs); n {
 	case 0:

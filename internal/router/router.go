@@ -83,6 +83,7 @@ type Router struct {
 	live      map[string]*backend
 	listeners map[string]*listener
 	closed    bool
+	applied   bool // a table has been applied since New
 
 	dmu      sync.Mutex
 	draining map[*backend]struct{}
@@ -131,6 +132,17 @@ func (r *Router) Apply(t Table) error {
 	if err != nil {
 		return err
 	}
+	targets := healthTargets(t)
+	if r.applied {
+		// Instances joining a running router wait for their first passing probe; at the very
+		// first table (a restart from a saved one) every instance serves at once.
+		for i := range targets {
+			if b := live[targets[i].ID]; b != nil && r.live[targets[i].ID] != b {
+				targets[i].Pending = true
+				b.pending.Store(true)
+			}
+		}
+	}
 	if r.opts.StatePath != "" {
 		if err := SaveTable(r.opts.StatePath, t); err != nil {
 			closeAll(started)
@@ -145,7 +157,8 @@ func (r *Router) Apply(t Table) error {
 	r.closeRemovedListeners(t)
 	r.retire(live)
 	r.live = live
-	r.checker.Set(healthTargets(t))
+	r.applied = true
+	r.checker.Set(targets)
 	return nil
 }
 
