@@ -14,8 +14,9 @@ import (
 	"github.com/cutover/cutover/internal/store"
 )
 
-// stateStore is deploy.Store over the store: one transaction per decision.
-type stateStore struct{ s *store.Store }
+// stateStore is deploy.Store over the store: one transaction per decision. Saved events
+// are then published to subscribers.
+type stateStore struct{ e *Engine }
 
 func (st stateStore) Save(_ context.Context, s deploy.State, events []deploy.Event) error {
 	data, err := json.Marshal(s)
@@ -30,7 +31,13 @@ func (st stateStore) Save(_ context.Context, s deploy.State, events []deploy.Eve
 		}
 		evs = append(evs, store.Event{At: e.At, Data: b})
 	}
-	return st.s.UpdateDeployment(s.ID, data, s.Phase.Terminal(), evs...)
+	if err := st.e.store.UpdateDeployment(s.ID, data, s.Phase.Terminal(), evs...); err != nil {
+		return err
+	}
+	for _, ev := range events {
+		st.e.feed.publish(Notice{App: s.App, Deployment: s.ID, Event: ev})
+	}
+	return nil
 }
 
 // analyzer is deploy.Analyzer over the router's signals and the analysis checks.

@@ -53,6 +53,7 @@ type Engine struct {
 	releases map[string]*spec.App // release specs by app/version
 	active   map[string]*running  // deployments in progress by app
 	retired  map[string]bool      // app/version whose after_blue_retired hooks ran
+	feed     feed
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -87,7 +88,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	}
 	e.fleet = &fleet{e: e, driver: opts.Driver, known: map[string]runtime.Instance{}}
 	e.runner = &deploy.Runner{Fleet: e.fleet, Traffic: e.traffic, Analyzer: analyzer{e}, Hooks: hookRunner{e},
-		Store: stateStore{opts.Store}, Clock: opts.Clock, Log: opts.Logger, Tick: opts.Tick}
+		Store: stateStore{e}, Clock: opts.Clock, Log: opts.Logger, Tick: opts.Tick}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	if err := e.restore(ctx); err != nil {
 		e.cancel()

@@ -67,7 +67,7 @@ func (e *Engine) Deploy(ctx context.Context, app, version string, set map[string
 	}
 	s.ID = d.ID
 	ev := deploy.Event{At: now, Phase: s.Phase, Message: s.Reason}
-	if err := (stateStore{e.store}).Save(ctx, s, []deploy.Event{ev}); err != nil {
+	if err := (stateStore{e}).Save(ctx, s, []deploy.Event{ev}); err != nil {
 		return deploy.State{}, err
 	}
 	e.start(s)

@@ -50,7 +50,7 @@ func (e *Engine) Rollback(ctx context.Context, app string) (deploy.State, error)
 	}
 	s.ID = d.ID
 	ev := deploy.Event{At: now, Phase: s.Phase, Weight: s.Weight, Message: s.Reason}
-	if err := (stateStore{e.store}).Save(ctx, s, []deploy.Event{ev}); err != nil {
+	if err := (stateStore{e}).Save(ctx, s, []deploy.Event{ev}); err != nil {
 		return deploy.State{}, err
 	}
 	if err := e.traffic.Route(app, eps, nil, 0); err != nil {

@@ -49,6 +49,21 @@ func (t *traffic) setSpec(a *spec.App) error {
 	return nil
 }
 
+func (t *traffic) remove(app string) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	prev := t.apps[app]
+	if prev == nil {
+		return nil
+	}
+	delete(t.apps, app)
+	if err := t.apply(); err != nil {
+		t.apps[app] = prev
+		return err
+	}
+	return nil
+}
+
 func (t *traffic) Route(app string, blue, green []deploy.Endpoint, weight int) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
