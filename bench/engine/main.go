@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -31,28 +30,13 @@ import (
 )
 
 func main() {
-	if os.Getenv("CUTOVER_BENCH_APP") != "" {
-		runApp()
-		return
+	if os.Getenv("CUTOVER_BENCH_APP") != "" { // this binary doubles as the sample app
+		os.Exit(sampleapp.Main())
 	}
 	runs := flag.Int("runs", 10, "deployments per measurement")
 	flag.Parse()
 	if err := run(*runs); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/engine:", err)
-		os.Exit(1)
-	}
-}
-
-// runApp makes this binary the sample app, so instances need nothing else.
-func runApp() {
-	cfg, err := sampleapp.ConfigFromEnv(os.Getenv)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	if err := sampleapp.Run(ctx, cfg, io.Discard); err != nil {
 		os.Exit(1)
 	}
 }

@@ -3,11 +3,8 @@ package demo
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/cutover/cutover/internal/sampleapp"
@@ -16,17 +13,7 @@ import (
 // TestMain doubles as the sample app, as `cutover sample-app` does for the real binary.
 func TestMain(m *testing.M) {
 	if os.Getenv("CUTOVER_DEMO_TEST_APP") != "" {
-		cfg, err := sampleapp.ConfigFromEnv(os.Getenv)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(2)
-		}
-		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
-		defer stop()
-		if err := sampleapp.Run(ctx, cfg, os.Stderr); err != nil {
-			os.Exit(1)
-		}
-		os.Exit(0)
+		os.Exit(sampleapp.Main())
 	}
 	os.Exit(m.Run())
 }

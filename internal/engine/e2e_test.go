@@ -8,12 +8,10 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -29,18 +27,7 @@ import (
 // CUTOVER_E2E_APP set, so the tests need nothing but themselves.
 func TestMain(m *testing.M) {
 	if os.Getenv("CUTOVER_E2E_APP") != "" { // first: instances inherit the controller's env
-		cfg, err := sampleapp.ConfigFromEnv(os.Getenv)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(2)
-		}
-		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-		defer stop()
-		if err := sampleapp.Run(ctx, cfg, os.Stderr); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
+		os.Exit(sampleapp.Main())
 	}
 	if mode := os.Getenv("CUTOVER_E2E_CONTROLLER"); mode != "" {
 		controllerMain(mode)
