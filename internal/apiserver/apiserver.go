@@ -1,0 +1,157 @@
+// Package apiserver serves cutover's HTTP API (the routes listed in package api) over the
+// control plane: it turns requests into engine operations and engine state into wire types.
+//
+// It owns authentication (a bearer token, or a request marked local because it came over the
+// unix socket), error mapping (every error is an api.Error with a stable code; internal
+// detail goes to the log, never to the client), the event stream and the OpenAPI document.
+// Every route is declared once, in the table in routes.go, which both registers the handlers
+// and generates the document, so the two cannot drift.
+//
+// It must not know how deployments are decided or how instances run: it sees the engine
+// through the Engine port and the router through the Signals port.
+package apiserver
+
+import (
+	"context"
+	"crypto/subtle"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/cutover/cutover/internal/api"
+	"github.com/cutover/cutover/internal/deploy"
+	"github.com/cutover/cutover/internal/engine"
+	"github.com/cutover/cutover/internal/router"
+	"github.com/cutover/cutover/internal/spec"
+)
+
+// Engine is what the API needs of the control plane. *engine.Engine satisfies it.
+type Engine interface {
+	Apply(a *spec.App) error
+	Apps() ([]engine.AppInfo, error)
+	App(name string) (engine.AppInfo, error)
+	Delete(ctx context.Context, name string) error
+	Deploy(ctx context.Context, app, version string, set map[string]string) (deploy.State, error)
+	Command(app string, kind deploy.CommandKind) error
+	Rollback(ctx context.Context, app string) (deploy.State, error)
+	Deployment(id string) (deploy.State, error)
+	History(app string) ([]deploy.State, error)
+	Events(id string) ([]deploy.Event, error)
+	Why(app string) (string, error)
+	Instances(ctx context.Context, app string) ([]engine.InstanceInfo, error)
+	Logs(ctx context.Context, app, version string, lines int) ([]engine.LogLine, error)
+	// Subscribe returns live notices until the returned function is called.
+	Subscribe() (<-chan engine.Notice, func())
+}
+
+var _ Engine = (*engine.Engine)(nil)
+
+// Signals is what the API needs of the router.
+type Signals interface {
+	Signals(app string, window time.Duration) (router.AppSignals, bool)
+}
+
+var _ Signals = (*router.Router)(nil)
+
+// Options configure the handler New returns.
+type Options struct {
+	Engine Engine
+	Router Signals
+	// Token is required as "Authorization: Bearer <token>" on every request not marked
+	// local. An empty Token lets only local requests in.
+	Token string
+	// Logger receives the detail of internal errors; nil discards.
+	Logger *slog.Logger
+	// Metrics is served at /metrics; nil answers 404.
+	Metrics http.Handler
+}
+
+// server holds the dependencies every handler reads; it is immutable after New.
+type server struct {
+	eng     Engine
+	signals Signals
+	token   []byte
+	log     *slog.Logger
+	metrics http.Handler
+	mux     *http.ServeMux
+	routes  []route
+	ping    time.Duration // between keep-alive comments on event streams
+}
+
+// New returns the API handler. Every request is authenticated before anything else runs.
+func New(opts Options) http.Handler {
+	return newServer(opts)
+}
+
+func newServer(opts Options) *server {
+	s := &server{eng: opts.Engine, signals: opts.Router, token: []byte(opts.Token), log: opts.Logger,
+		metrics: opts.Metrics, mux: http.NewServeMux(), ping: 15 * time.Second}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.routes = routeTable()
+	for _, rt := range s.routes {
+		s.mux.Handle(rt.pattern(), s.wrap(rt.handle))
+	}
+	return s
+}
+
+type localKey struct{}
+
+// WithLocal marks a request context as coming over the unix socket: no token needed. The
+// daemon sets it with http.Server.ConnContext on its unix listener.
+func WithLocal(ctx context.Context) context.Context {
+	return context.WithValue(ctx, localKey{}, true)
+}
+
+func isLocal(ctx context.Context) bool {
+	v, _ := ctx.Value(localKey{}).(bool)
+	return v
+}
+
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !isLocal(r.Context()) && !s.authorized(r) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="cutover"`)
+		s.writeError(w, r, &api.Error{Status: http.StatusUnauthorized, Code: api.CodeUnauthorized,
+			Message: "missing or wrong token: pass the token from the server's token file as Authorization: Bearer <token>"})
+		return
+	}
+	if _, pattern := s.mux.Handler(r); pattern == "" {
+		s.writeError(w, r, s.noRoute(r))
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+func (s *server) authorized(r *http.Request) bool {
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || len(s.token) == 0 {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), s.token) == 1
+}
+
+// noRoute answers a request the mux has no pattern for: 405 when the path exists under
+// another method, else 404, both as api.Errors rather than the mux's plain text.
+func (s *server) noRoute(r *http.Request) *api.Error {
+	var allowed []string
+	seen := map[string]bool{}
+	for _, rt := range s.routes {
+		if seen[rt.method] {
+			continue
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = rt.method
+		if _, p := s.mux.Handler(probe); p != "" {
+			seen[rt.method] = true
+			allowed = append(allowed, rt.method)
+		}
+	}
+	if len(allowed) > 0 {
+		return &api.Error{Status: http.StatusMethodNotAllowed, Code: api.CodeBadRequest,
+			Message: r.Method + " is not allowed on " + r.URL.Path + "; use " + strings.Join(allowed, " or ")}
+	}
+	return &api.Error{Status: http.StatusNotFound, Code: api.CodeNotFound,
+		Message: "no route " + r.Method + " " + r.URL.Path + "; the routes are listed in GET /api/openapi.json"}
+}

@@ -1,0 +1,77 @@
+package apiserver
+
+import (
+	"net/http"
+
+	"github.com/cutover/cutover/internal/api"
+)
+
+// route is one API operation: the handler and what the OpenAPI document says of it. The one
+// table below registers the handlers and generates the document.
+type route struct {
+	method  string
+	path    string // Go ServeMux wildcards, which are also OpenAPI path templates
+	summary string
+	query   []param
+	reqJSON any  // a value of the JSON request body's type, or nil
+	reqYAML bool // the body is a spec in YAML
+	status  int  // the success status
+	resp    any  // a value of the JSON response body's type, or nil for none
+	media   string
+	handle  handlerFunc
+}
+
+// param is a query parameter (in: query) or a path wildcard's enumeration (in: path).
+type param struct {
+	name, desc string
+	in         string // "query" (default) or "path"
+	enum       []string
+}
+
+func (r route) pattern() string { return r.method + " " + r.path }
+
+// commands are the names POST /api/v1/apps/{app}/{command} accepts.
+var commands = []string{"promote", "approve", "pause", "resume", "abort"}
+
+const (
+	mediaJSON   = "application/json"
+	mediaEvents = "text/event-stream"
+	mediaText   = "text/plain"
+)
+
+func routeTable() []route {
+	appPath := "/api/v1/apps/{app}"
+	return []route{
+		{method: "GET", path: "/api/v1/apps", summary: "List the apps", status: 200, resp: []api.App{}, handle: (*server).listApps},
+		{method: "PUT", path: appPath, summary: "Apply an app's spec (YAML); 400 invalid_spec lists every problem", reqYAML: true, status: 200, resp: api.App{}, handle: (*server).putApp},
+		{method: "POST", path: "/api/v1/validate", summary: "Check a spec (YAML) without storing it", reqYAML: true, status: 200, resp: api.Validation{}, handle: (*server).validate},
+		{method: "GET", path: appPath, summary: "Describe one app", status: 200, resp: api.App{}, handle: (*server).getApp},
+		{method: "DELETE", path: appPath, summary: "Stop an app's instances and forget it", status: 204, handle: (*server).deleteApp},
+		{method: "GET", path: appPath + "/releases", summary: "List an app's releases", status: 200, resp: []api.Release{}, handle: (*server).releases},
+		{method: "POST", path: appPath + "/deployments", summary: "Deploy a version (409 deployment_in_progress while one runs)", reqJSON: api.DeployRequest{}, status: 201, resp: api.Deployment{}, handle: (*server).deploy},
+		{method: "GET", path: appPath + "/deployments", summary: "An app's deployments, newest first", status: 200, resp: []api.Deployment{}, handle: (*server).history},
+		{method: "GET", path: "/api/v1/deployments/{id}", summary: "One deployment with its events", status: 200, resp: api.Deployment{}, handle: (*server).getDeployment},
+		{method: "POST", path: appPath + "/{command}", summary: "Send a command to the app's deployment in progress", status: 202, resp: api.Deployment{},
+			query: []param{{name: "command", in: "path", desc: "what to do", enum: commands}}, handle: (*server).command},
+		{method: "POST", path: appPath + "/rollback", summary: "Return traffic to the previous version after a successful deployment", status: 201, resp: api.Deployment{}, handle: (*server).rollback},
+		{method: "GET", path: appPath + "/why", summary: "What the app's latest deployment waits for", status: 200, resp: api.Why{}, handle: (*server).why},
+		{method: "GET", path: appPath + "/instances", summary: "The app's instances", status: 200, resp: []api.Instance{}, handle: (*server).instances},
+		{method: "GET", path: appPath + "/logs", summary: "The last lines of the app's instances", status: 200, resp: []api.LogLine{},
+			query: []param{{name: "version", desc: "only this version's instances"}, {name: "lines", desc: "lines per instance (default 100)"}}, handle: (*server).logs},
+		{method: "GET", path: appPath + "/signals", summary: "What the router saw of the app per version (error_rate is a fraction from 0 to 1)", status: 200, resp: api.Signals{},
+			query: []param{{name: "window", desc: "a Go duration such as 30s (default 30s)"}}, handle: (*server).signalsOf},
+		{method: "GET", path: "/api/v1/events", summary: "Stream of notices (server-sent events, data: Notice)", status: 200, resp: api.Notice{}, media: mediaEvents,
+			query: []param{{name: "app", desc: "only this app's notices"}}, handle: (*server).events},
+		{method: "GET", path: "/api/v1/deployments/{id}/events", summary: "One deployment's notices: its recorded events, then live ones until it ends", status: 200, resp: api.Notice{}, media: mediaEvents, handle: (*server).deploymentEvents},
+		{method: "GET", path: "/api/openapi.json", summary: "This document", status: 200, handle: (*server).openAPI},
+		{method: "GET", path: "/metrics", summary: "Prometheus metrics", status: 200, media: mediaText, handle: (*server).serveMetrics},
+	}
+}
+
+func (s *server) serveMetrics(w http.ResponseWriter, r *http.Request) error {
+	if s.metrics == nil {
+		return notFound("this server exports no metrics")
+	}
+	s.metrics.ServeHTTP(w, r)
+	return nil
+}
