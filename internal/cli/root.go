@@ -4,6 +4,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,10 +19,17 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := newRoot(stdout, stderr)
 	root.SetArgs(args)
 	if err := root.ExecuteContext(ctx); err != nil {
+		var ex *exitError
+		if errors.As(err, &ex) {
+			if ex.msg != "" {
+				fmt.Fprintln(stderr, "cutover:", ex.msg)
+			}
+			return ex.code
+		}
 		fmt.Fprintln(stderr, "cutover:", err)
-		return 1
+		return ExitError
 	}
-	return 0
+	return ExitOK
 }
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
@@ -33,7 +41,14 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newRouterCmd(), newSampleAppCmd(), newDemoCmd())
+	g := &globals{}
+	g.register(root)
+	root.AddCommand(newRouterCmd(), newSampleAppCmd(), newDemoCmd(), newServerCmd(g),
+		newApplyCmd(g), newValidateCmd(g), newDeployCmd(g), newStatusCmd(g), newWhyCmd(g),
+		newHistoryCmd(g), newLogsCmd(g), newRollbackCmd(g), newVersionCmd())
+	for _, c := range controlCommands {
+		root.AddCommand(newControlCmd(g, c))
+	}
 	return root
 }
 

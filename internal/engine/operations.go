@@ -99,11 +99,24 @@ func (e *Engine) start(s deploy.State) {
 	}()
 }
 
-// Command sends a user command to the app's deployment in progress.
-func (e *Engine) Command(app string, kind deploy.CommandKind) error {
+// running returns the app's deployment in progress. One that has reached its terminal state
+// is not in progress, even while its runner still stops green instances.
+func (e *Engine) running(app string) *running {
 	e.mu.Lock()
 	r := e.active[app]
 	e.mu.Unlock()
+	if r == nil {
+		return nil
+	}
+	if s, err := e.Deployment(r.id); err == nil && s.Phase.Terminal() {
+		return nil
+	}
+	return r
+}
+
+// Command sends a user command to the app's deployment in progress.
+func (e *Engine) Command(app string, kind deploy.CommandKind) error {
+	r := e.running(app)
 	if r == nil {
 		return fmt.Errorf("app %s has no deployment in progress to %s", app, kind)
 	}

@@ -53,11 +53,9 @@ func (e *Engine) App(name string) (AppInfo, error) {
 		return AppInfo{}, err
 	}
 	info := AppInfo{Name: name, Spec: a, Blue: blue}
-	e.mu.Lock()
-	if r := e.active[name]; r != nil {
+	if r := e.running(name); r != nil {
 		info.Active = r.id
 	}
-	e.mu.Unlock()
 	return info, nil
 }
 

@@ -14,10 +14,7 @@ import (
 // that version is still warm: a table swap, no analysis. It is recorded as its own
 // deployment, and the version rolled back from is kept warm in turn.
 func (e *Engine) Rollback(ctx context.Context, app string) (deploy.State, error) {
-	e.mu.Lock()
-	r := e.active[app]
-	e.mu.Unlock()
-	if r != nil {
+	if r := e.running(app); r != nil {
 		return deploy.State{}, fmt.Errorf("app %s has deployment %s in progress; abort it instead (cutover abort %s)", app, r.id, app)
 	}
 	blue, last, err := e.blue(app)

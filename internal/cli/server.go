@@ -1,0 +1,76 @@
+package cli
+
+import (
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cutover/cutover/internal/daemon"
+)
+
+func newServerCmd(g *globals) *cobra.Command {
+	var (
+		configPath string
+		cfg        daemon.Config
+		verbose    bool
+	)
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the control plane and the router: the API the other commands talk to",
+		Long: `Runs cutover: the router, the deployment engine and the API. Everything it keeps lives in
+the data dir (--data-dir, env CUTOVER_DATA_DIR, default $XDG_STATE_HOME/cutover or
+~/.local/state/cutover): the API token (generated at first start, mode 0600), state.db,
+the instances' records and logs, the last routing table, and the API socket.
+
+The API is served on the unix socket (--socket, default <data dir>/cutover.sock; mode 0600, no token needed) and on --listen over TCP,
+where every request needs "Authorization: Bearer <token>". A --listen address that is not
+loopback is refused unless --insecure-non-loopback is given (there is no TLS).
+
+At start the last routing table is served at once, running instances are re-adopted and
+deployments in progress resume where they were.
+
+SIGTERM or SIGINT: the API stops accepting calls, deployments in progress are saved (the
+next start resumes them), the router drains connections for up to 30s, and the server exits
+0. Instances keep running and serving, to be re-adopted by the next start.
+
+--config FILE (YAML or JSON) may set data_dir, socket and listen; flags and environment
+variables override it.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if configPath != "" {
+				f, err := daemon.LoadFile(configPath)
+				if err != nil {
+					return err
+				}
+				fl := cmd.Flags()
+				if f.DataDir != nil && !fl.Changed("data-dir") && os.Getenv("CUTOVER_DATA_DIR") == "" {
+					cfg.DataDir = *f.DataDir
+				}
+				if f.Socket != nil {
+					cfg.Socket = *f.Socket
+				}
+				if f.Listen != nil && !fl.Changed("listen") {
+					cfg.Listen = *f.Listen
+				}
+			}
+			// The global --socket names the server's socket too, when given.
+			if cmd.Flags().Changed("socket") || os.Getenv("CUTOVER_SOCKET") != "" {
+				cfg.Socket = g.socket
+			}
+			level := slog.LevelInfo
+			if verbose {
+				level = slog.LevelDebug
+			}
+			cfg.Logger = newLogger(cmd.ErrOrStderr(), level)
+			return daemon.Run(cmd.Context(), cfg)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&configPath, "config", "", "config file (YAML or JSON) with data_dir, socket, listen")
+	f.StringVar(&cfg.DataDir, "data-dir", daemon.DefaultDataDir(), "where the server keeps its state (env CUTOVER_DATA_DIR)")
+	f.StringVar(&cfg.Listen, "listen", daemon.DefaultListen, `TCP address of the API ("" for none)`)
+	f.BoolVar(&cfg.InsecureNonLoopback, "insecure-non-loopback", false, "allow a --listen address that is not loopback (no TLS: the token travels in clear)")
+	f.BoolVarP(&verbose, "verbose", "v", false, "log debug detail")
+	return cmd
+}

@@ -1,0 +1,141 @@
+// Package daemon is cutover's composition root: it builds the store, the process driver,
+// the router, the engine and the API server from one data directory, serves the API on a
+// unix socket and optionally on TCP, and shuts them down in order. Nothing imports it but
+// the CLI's `server` command; every other package gets its dependencies passed in.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/cutover/cutover/internal/apiserver"
+	"github.com/cutover/cutover/internal/engine"
+	"github.com/cutover/cutover/internal/router"
+	"github.com/cutover/cutover/internal/runtime/process"
+	"github.com/cutover/cutover/internal/signals"
+	"github.com/cutover/cutover/internal/store"
+)
+
+const (
+	// drainDeadline bounds how long the router lets connections finish at shutdown.
+	drainDeadline = 30 * time.Second
+	// apiShutdown bounds how long API calls in flight may finish at shutdown.
+	apiShutdown = 5 * time.Second
+)
+
+// Run serves until ctx ends, then stops accepting API calls, saves and stops driving the
+// deployments in progress (the next Run resumes them), drains the router for up to 30s,
+// closes the store and returns nil. Instances keep running, for the next Run to re-adopt.
+func Run(ctx context.Context, cfg Config) (err error) {
+	cfg = cfg.filled()
+	log := cfg.Logger
+	if err := checkListen(cfg.Listen, cfg.InsecureNonLoopback); err != nil {
+		return err
+	}
+	if cfg.Listen != "" && cfg.InsecureNonLoopback && !isLoopback(cfg.Listen) {
+		log.Warn("INSECURE: the API is served without TLS on a non-loopback address; its bearer token and every request travel in clear text. Put a TLS proxy in front or listen on 127.0.0.1",
+			"listen", cfg.Listen)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	if err := os.Chmod(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("restrict data dir: %w", err)
+	}
+	token, err := ensureToken(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+
+	st, err := store.Open(filepath.Join(cfg.DataDir, "state.db"))
+	if err != nil {
+		return fmt.Errorf("open the store in %s: %w (is another cutover server using this data dir?)", cfg.DataDir, err)
+	}
+	defer func() {
+		if cerr := st.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("close the store: %w", cerr)
+		}
+	}()
+	driver, err := process.New(process.Options{StateDir: filepath.Join(cfg.DataDir, "instances"), Logger: log})
+	if err != nil {
+		return err
+	}
+	rt := router.New(router.Options{Logger: log, StatePath: filepath.Join(cfg.DataDir, "router-table.json"),
+		DrainTimeout: drainDeadline, SampleInterval: 250 * time.Millisecond})
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.Background(), drainDeadline)
+		defer cancel()
+		if cerr := rt.Close(dctx); cerr != nil {
+			log.Warn("router did not drain cleanly", "err", cerr)
+		}
+	}()
+	if err := restoreTable(rt, filepath.Join(cfg.DataDir, "router-table.json"), log); err != nil {
+		return err
+	}
+	eng, err := engine.New(ctx, engine.Options{Router: rt, Driver: driver, Store: st, Logger: log})
+	if err != nil {
+		return fmt.Errorf("start the engine: %w", err)
+	}
+	defer eng.Close() // runs before the router drains and the store closes
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(signals.NewCollector(rt), collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	handler := apiserver.New(apiserver.Options{Engine: eng, Router: rt, Token: token, Logger: log,
+		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})})
+
+	srv, err := serve(cfg, handler, log)
+	if err != nil {
+		return err
+	}
+	log.Info("cutover server started", "data_dir", cfg.DataDir, "socket", cfg.Socket, "listen", cfg.Listen)
+	select {
+	case <-ctx.Done():
+		log.Info("stopping: API closed, deployments saved, router draining; instances keep running")
+	case err := <-srv.errc:
+		srv.shutdown()
+		return fmt.Errorf("API server: %w", err)
+	}
+	srv.shutdown()
+	return nil
+}
+
+func (c Config) filled() Config {
+	if c.DataDir == "" {
+		c.DataDir = DefaultDataDir()
+	}
+	if c.Socket == "" {
+		c.Socket = DefaultSocket(c.DataDir)
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// restoreTable serves the last applied routing table before the engine starts, so traffic
+// flows while deployments are restored. A missing table is a first start.
+func restoreTable(rt *router.Router, path string, log *slog.Logger) error {
+	t, err := router.LoadTable(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("restore the routing table: %w (move the file away to start with an empty table)", err)
+	}
+	if err := rt.Apply(t); err != nil {
+		return fmt.Errorf("restore the routing table %s: %w", path, err)
+	}
+	log.Info("routing table restored", "apps", len(t.Apps), "listeners", len(t.Listeners))
+	return nil
+}
