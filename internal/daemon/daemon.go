@@ -82,15 +82,15 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if err := restoreTable(rt, filepath.Join(cfg.DataDir, "router-table.json"), log); err != nil {
 		return err
 	}
-	eng, err := engine.New(ctx, engine.Options{Router: rt, Driver: driver, Store: st, Logger: log})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(signals.NewCollector(rt), collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	eng, err := engine.New(ctx, engine.Options{Router: rt, Driver: driver, Store: st, Logger: log, Metrics: reg})
 	if err != nil {
 		return fmt.Errorf("start the engine: %w", err)
 	}
 	defer eng.Close() // runs before the router drains and the store closes
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(signals.NewCollector(rt), collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	handler := apiserver.New(apiserver.Options{Engine: eng, Router: rt, Token: token, Logger: log,
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})})
 

@@ -221,6 +221,14 @@ func TestShutdownKeepsInstancesAndRestartAdopts(t *testing.T) {
 	if v := version(t, route); v != "v1" {
 		t.Fatalf("before shutdown the route answered %q", v)
 	}
+	// /metrics carries the engine's and the router's series.
+	metrics := getOverSocket(t, DefaultSocket(dir), "/metrics")
+	for _, want := range []string{`cutover_deployments_started_total{app="web"} 1`,
+		`cutover_deployments_ended_total{app="web",outcome="succeeded"} 1`, `cutover_router_requests_total{app="web"`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 
 	d.stop(t)
 	drv, err := process.New(process.Options{StateDir: filepath.Join(dir, "instances")})
@@ -297,4 +305,21 @@ func stopInstances(t *testing.T, dir string) {
 	for _, in := range ins {
 		_ = d.Stop(context.Background(), in, time.Second)
 	}
+}
+
+// getOverSocket fetches path from the server's unix socket (no token needed there).
+func getOverSocket(t *testing.T, socket, path string) string {
+	t.Helper()
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", socket)
+		}}}
+	resp, err := c.Get("http://cutover" + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }

@@ -34,6 +34,7 @@ func (st stateStore) Save(_ context.Context, s deploy.State, events []deploy.Eve
 	if err := st.e.store.UpdateDeployment(s.ID, data, s.Phase.Terminal(), evs...); err != nil {
 		return err
 	}
+	st.e.metrics.saved(s)
 	for _, ev := range events {
 		st.e.feed.publish(Notice{App: s.App, Deployment: s.ID, Event: ev})
 	}
@@ -63,6 +64,7 @@ func (an analyzer) Evaluate(ctx context.Context, app string, window time.Duratio
 	}
 	out := deploy.AnalysisResult{Verdict: analysis.Aggregate(results)}
 	for _, r := range results {
+		an.e.metrics.analysis.WithLabelValues(app, r.Check).Set(r.Value)
 		out.Evidence = append(out.Evidence, r.Check+": "+r.Evidence)
 	}
 	return out

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/cutover/cutover/internal/deploy"
 	"github.com/cutover/cutover/internal/router"
 	"github.com/cutover/cutover/internal/runtime"
@@ -35,6 +37,8 @@ type Options struct {
 	Tick time.Duration
 	// JanitorInterval is how often warm blues are retired and strays stopped; default 1s.
 	JanitorInterval time.Duration
+	// Metrics, if set, receives the engine's Prometheus metrics.
+	Metrics prometheus.Registerer
 }
 
 // Engine is the control plane of one machine.
@@ -54,6 +58,7 @@ type Engine struct {
 	active   map[string]*running  // deployments in progress by app
 	retired  map[string]bool      // app/version whose after_blue_retired hooks ran
 	feed     feed
+	metrics  *metrics
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -86,6 +91,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		specs:   map[string]*spec.App{}, releases: map[string]*spec.App{},
 		active: map[string]*running{}, retired: map[string]bool{},
 	}
+	e.metrics = newMetrics(opts.Metrics)
 	e.fleet = &fleet{e: e, driver: opts.Driver, known: map[string]runtime.Instance{}}
 	e.runner = &deploy.Runner{Fleet: e.fleet, Traffic: e.traffic, Analyzer: analyzer{e}, Hooks: hookRunner{e},
 		Store: stateStore{e}, Clock: opts.Clock, Log: opts.Logger, Tick: opts.Tick}

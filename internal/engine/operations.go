@@ -66,6 +66,7 @@ func (e *Engine) Deploy(ctx context.Context, app, version string, set map[string
 		return deploy.State{}, err
 	}
 	s.ID = d.ID
+	e.metrics.started.WithLabelValues(app).Inc()
 	ev := deploy.Event{At: now, Phase: s.Phase, Message: s.Reason}
 	if err := (stateStore{e}).Save(ctx, s, []deploy.Event{ev}); err != nil {
 		return deploy.State{}, err
