@@ -25,7 +25,9 @@ the built-in sample app is deployed as v1, then v2 goes out as a canary (10% -> 
 under constant load from a built-in client while a live view shows the traffic per version,
 then a faulty v3 (20% of its answers are 500s) is rolled back by analysis. A summary follows:
 requests and failures per deployment, the split the clients saw at each step, and v3's blast
-radius. Everything runs in a temporary directory and is stopped at the end.
+radius. It starts a real cutover server in a temporary directory (API on a unix socket
+there, no TCP API) and drives it only through the API, as a user would; the server and every
+instance it started are stopped at the end and the directory is removed.
 
 Exit status 0 when v2 succeeded with no failed request, v3 was rolled back and no process was
 left behind; 1 otherwise.`,

@@ -1,7 +1,8 @@
 // Package daemon is cutover's composition root: it builds the store, the process driver,
 // the router, the engine and the API server from one data directory, serves the API on a
-// unix socket and optionally on TCP, and shuts them down in order. Nothing imports it but
-// the CLI's `server` command; every other package gets its dependencies passed in.
+// unix socket and optionally on TCP, and shuts them down in order. Only `cutover server` and
+// `cutover demo` (which runs a real server in a temporary directory) import it; every other
+// package gets its dependencies passed in.
 package daemon
 
 import (

@@ -1,15 +1,19 @@
 // Package demo runs cutover's two-minute tour on this machine: a sample app deployed as v1,
 // then a canary to v2 under constant load with a live view, then a faulty v3 that analysis
-// rolls back by itself, and a summary of what every request saw. It starts everything it needs
-// in a temporary directory and leaves nothing running.
+// rolls back by itself, and a summary of what every request saw.
 //
-// For now it drives the engine in-process; once the server and API exist it will drive them.
+// It runs a real cutover server (internal/daemon, as `cutover server` does) in a temporary
+// directory, serving its API on a unix socket only, and talks to it only through the API
+// (internal/api), like a user would: apply the spec, deploy, follow the deployment, read the
+// router's signals. At the end it stops the server and every instance it started, and leaves
+// nothing running.
 package demo
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,11 +23,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cutover/cutover/internal/engine"
-	"github.com/cutover/cutover/internal/router"
+	"github.com/cutover/cutover/internal/api"
+	"github.com/cutover/cutover/internal/daemon"
 	"github.com/cutover/cutover/internal/runtime/process"
-	"github.com/cutover/cutover/internal/spec"
-	"github.com/cutover/cutover/internal/store"
 )
 
 // Options configure a demo run.
@@ -70,19 +72,30 @@ type StepObs struct {
 	GreenPercent float64 `json:"green_percent"`
 }
 
+const (
+	// serverStart bounds how long the server may take to answer on its socket.
+	serverStart = 10 * time.Second
+	// serverStop bounds how long the server may take to stop (its router drains for up to 30s).
+	serverStop = 40 * time.Second
+	// pollEvery is how often a deployment in progress is read.
+	pollEvery = 150 * time.Millisecond
+)
+
+// env is one demo run: its temporary directory, the server running over it and a client for
+// the server's socket.
 type env struct {
 	dir    string
-	token  string
-	listen string
-	store  *store.Store
-	driver *process.Driver
-	router *router.Router
-	eng    *engine.Engine
+	token  string // in every instance's environment, to find leftovers
+	listen string // the app's route
+	socket string
+	client *api.Client
+	cancel context.CancelFunc // stops the server
+	done   chan error         // the server's Run result
 	out    io.Writer
 }
 
-// Run performs the demo and returns its summary. Whatever happens, it stops every process it
-// started before returning.
+// Run performs the demo and returns its summary. Whatever happens, it stops the server and
+// every process it started before returning.
 func Run(ctx context.Context, opts Options) (sum Summary, err error) {
 	start := time.Now()
 	if opts.Out == nil {
@@ -91,30 +104,34 @@ func Run(ctx context.Context, opts Options) (sum Summary, err error) {
 	if opts.Step <= 0 {
 		opts.Step = 4 * time.Second
 	}
-	e, err := setUp(opts.Out)
+	e, err := setUp(ctx, opts.Out)
 	if err != nil {
 		return sum, err
 	}
 	defer func() {
-		sum.LeftoverProcesses = e.tearDown()
+		left, terr := e.tearDown()
+		sum.LeftoverProcesses = left
 		sum.Seconds = time.Since(start).Seconds()
+		if err == nil && terr != nil {
+			err = terr
+		}
 	}()
-	if err := e.eng.Apply(e.spec(opts)); err != nil {
-		return sum, err
+	if _, err := e.client.Apply(ctx, "shop", e.spec(opts)); err != nil {
+		return sum, fmt.Errorf("apply the demo's spec: %w", err)
 	}
-	fmt.Fprintf(e.out, "cutover demo: app \"shop\" on http://%s (data in %s)\n\n", e.listen, e.dir)
+	fmt.Fprintf(e.out, "cutover demo: app \"shop\" on http://%s (server in %s, API on %s)\n\n", e.listen, e.dir, e.socket)
 	idle := &load{byPh: map[string]*tally{}} // v1 goes in before any client arrives
-	if sum.V1, err = e.deploy(ctx, idle, "v1", nil); err != nil {
+	if sum.V1, _, err = e.deploy(ctx, idle, "v1", nil); err != nil {
 		return sum, err
 	}
 	l := startLoad("http://"+e.listen, 8, 4*time.Millisecond)
 	defer l.stop()
-	sum.V2, err = e.deploy(ctx, l, "v2", nil)
-	if err != nil {
+	var v2 api.Deployment
+	if sum.V2, v2, err = e.deploy(ctx, l, "v2", nil); err != nil {
 		return sum, err
 	}
-	sum.Steps = e.steps(l, "v2")
-	bad, err := e.deploy(ctx, l, "v3", map[string]string{"SAMPLE_ERROR_RATE": "0.2"})
+	sum.Steps = steps(l, v2)
+	bad, _, err := e.deploy(ctx, l, "v3", map[string]string{"SAMPLE_ERROR_RATE": "0.2"})
 	if err != nil {
 		return sum, err
 	}
@@ -122,38 +139,71 @@ func Run(ctx context.Context, opts Options) (sum Summary, err error) {
 	return sum, nil
 }
 
-func setUp(out io.Writer) (*env, error) {
+// setUp starts a server over a new temporary directory and waits until it answers on its
+// socket.
+func setUp(ctx context.Context, out io.Writer) (*env, error) {
 	dir, err := os.MkdirTemp("", "cutover-demo-")
 	if err != nil {
 		return nil, err
 	}
 	tok := make([]byte, 8)
 	_, _ = rand.Read(tok)
-	e := &env{dir: dir, token: hex.EncodeToString(tok), out: out}
+	e := &env{dir: dir, token: hex.EncodeToString(tok), socket: daemon.DefaultSocket(dir), out: out}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
+		_ = os.RemoveAll(dir)
 		return nil, err
 	}
 	e.listen = ln.Addr().String()
 	ln.Close()
-	if e.store, err = store.Open(filepath.Join(dir, "state.db")); err != nil {
+
+	// The server lives until tearDown, not until ctx ends: it must outlive the deployments
+	// it drives, whatever happens to the caller.
+	sctx, cancel := context.WithCancel(context.Background())
+	e.cancel, e.done = cancel, make(chan error, 1)
+	go func() {
+		e.done <- daemon.Run(sctx, daemon.Config{DataDir: dir, Socket: e.socket, Listen: "",
+			Logger: slog.New(slog.DiscardHandler)})
+	}()
+	e.client = api.NewUnix(e.socket)
+	if err := e.waitServer(ctx); err != nil {
+		_, _ = e.tearDown()
 		return nil, err
 	}
-	if e.driver, err = process.New(process.Options{StateDir: filepath.Join(dir, "instances")}); err != nil {
-		return nil, err
-	}
-	e.router = router.New(router.Options{SampleInterval: 250 * time.Millisecond, DrainTimeout: 2 * time.Second})
-	e.eng, err = engine.New(context.Background(), engine.Options{Router: e.router, Driver: e.driver, Store: e.store,
-		Tick: 20 * time.Millisecond, JanitorInterval: 500 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
-	return e, err
+	return e, nil
 }
 
-func (e *env) spec(opts Options) *spec.App {
+// waitServer polls the socket until the server answers, it ends, or serverStart passes.
+func (e *env) waitServer(ctx context.Context) error {
+	deadline := time.Now().Add(serverStart)
+	for {
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		_, err := e.client.Apps(pctx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		select {
+		case rerr := <-e.done:
+			e.done <- rerr // for tearDown
+			return fmt.Errorf("the demo's server stopped at start: %v", rerr)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the demo's server did not answer on %s within %s: %w", e.socket, serverStart, err)
+		}
+	}
+}
+
+// spec is the demo app's spec, as a user would write it.
+func (e *env) spec(opts Options) []byte {
 	q := make([]string, len(opts.AppCommand))
 	for i, a := range opts.AppCommand {
 		q[i] = fmt.Sprintf("%q", a)
 	}
-	y := fmt.Sprintf(`app: shop
+	return []byte(fmt.Sprintf(`app: shop
 routes: [{listen: %q}]
 run:
   process:
@@ -175,56 +225,56 @@ analysis:
 keep_warm: 1m
 drain_timeout: 2s
 deadlines: {deployment: 90s}
-`, e.listen, strings.Join(q, ", "), e.token, extraEnv(opts.AppEnv), opts.Step, opts.Step)
-	a, err := spec.Parse(strings.NewReader(y))
-	if err != nil {
-		panic(err) // the demo's own spec: a mistake here is a bug
-	}
-	return a
+`, e.listen, strings.Join(q, ", "), e.token, extraEnv(opts.AppEnv), opts.Step, opts.Step))
 }
 
-// deploy runs one deployment to its end, showing the live view.
-func (e *env) deploy(ctx context.Context, l *load, version string, set map[string]string) (Phase, error) {
+// deploy runs one deployment to its end through the API, showing the live view, and
+// returns what the clients saw and the deployment as it ended, with its events.
+func (e *env) deploy(ctx context.Context, l *load, version string, set map[string]string) (Phase, api.Deployment, error) {
 	fmt.Fprintf(e.out, "== deploy %s\n", version)
 	l.setPhase(version)
 	start := time.Now()
-	s, err := e.eng.Deploy(ctx, "shop", version, set)
+	d, err := e.client.Deploy(ctx, "shop", api.DeployRequest{Version: version, Set: set})
 	if err != nil {
-		return Phase{}, err
+		return Phase{}, d, fmt.Errorf("deploy %s: %w", version, err)
 	}
-	e.watch(ctx, s.ID)
-	final, err := e.eng.Deployment(s.ID)
+	final, err := e.watch(ctx, d.ID)
 	if err != nil {
-		return Phase{}, err
+		return Phase{}, final, fmt.Errorf("follow the deployment of %s: %w", version, err)
 	}
 	sent, failed := l.count(version)
 	fmt.Fprintf(e.out, "   %s: %s\n\n", final.Phase, final.Reason)
-	return Phase{Outcome: string(final.Phase), Reason: final.Reason, Requests: sent, Failed: failed,
-		Seconds: time.Since(start).Seconds()}, nil
+	return Phase{Outcome: final.Phase, Reason: final.Reason, Requests: sent, Failed: failed,
+		Seconds: time.Since(start).Seconds()}, final, nil
 }
 
-// tearDown stops everything and counts processes that carry the demo's token and still run.
-func (e *env) tearDown() int {
-	if e.eng != nil {
-		e.eng.Close()
+// tearDown stops the server, then every instance the demo started (the server leaves
+// instances running by design, for its next start to re-adopt), counts processes that carry
+// the demo's token and still run, and removes the directory.
+func (e *env) tearDown() (left int, err error) {
+	e.cancel()
+	select {
+	case rerr := <-e.done:
+		if rerr != nil {
+			err = fmt.Errorf("the demo's server: %w", rerr)
+		}
+	case <-time.After(serverStop):
+		err = fmt.Errorf("the demo's server did not stop within %s", serverStop)
 	}
-	if e.router != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		_ = e.router.Close(ctx)
-		cancel()
-	}
-	if e.driver != nil {
-		ins, _ := e.driver.List(context.Background())
+	driver, derr := process.New(process.Options{StateDir: filepath.Join(e.dir, "instances")})
+	if derr != nil {
+		err = errors.Join(err, derr)
+	} else {
+		ins, _ := driver.List(context.Background())
 		for _, in := range ins {
-			_ = e.driver.Stop(context.Background(), in, 2*time.Second)
+			if serr := driver.Stop(context.Background(), in, 2*time.Second); serr != nil {
+				err = errors.Join(err, fmt.Errorf("stop instance %s: %w", in.ID, serr))
+			}
 		}
 	}
-	if e.store != nil {
-		_ = e.store.Close()
-	}
-	left := countToken(e.token)
+	left = countToken(e.token)
 	_ = os.RemoveAll(e.dir)
-	return left
+	return left, err
 }
 
 // countToken counts live processes whose environment carries the demo's token.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -42,6 +43,12 @@ func TestDemo(t *testing.T) {
 	if len(sum.Steps) != 3 || sum.Steps[0].GreenPercent < 5 || sum.Steps[0].GreenPercent > 15 ||
 		sum.Steps[1].GreenPercent < 45 || sum.Steps[1].GreenPercent > 55 {
 		t.Errorf("observed splits %+v, want about 10%% and 50%%", sum.Steps)
+	}
+	// It ran a real server over a temporary directory, and removed the directory at the end.
+	if m := regexp.MustCompile(`server in (\S+), API on (\S+)\)`).FindStringSubmatch(out.String()); m == nil {
+		t.Error("the demo did not say where its server ran")
+	} else if _, err := os.Stat(m[1]); !os.IsNotExist(err) {
+		t.Errorf("the demo's directory %s is still there (%v)", m[1], err)
 	}
 	if !strings.Contains(out.String(), "[██") {
 		t.Error("the live view showed no weight bar")

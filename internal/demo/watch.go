@@ -6,53 +6,54 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cutover/cutover/internal/deploy"
+	"github.com/cutover/cutover/internal/api"
 )
 
-// watch prints a line whenever something changes, and a traffic line every second, until the
-// deployment ends.
-func (e *env) watch(ctx context.Context, id string) {
+// watch follows a deployment through the API until it ends: it prints each new event, and a
+// traffic line every second, then returns the deployment as it ended, with its events.
+func (e *env) watch(ctx context.Context, id string) (api.Deployment, error) {
 	seen := 0
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
+	poll := time.NewTicker(pollEvery)
+	defer poll.Stop()
+	lastLine := time.Now()
 	for {
-		s, err := e.eng.Deployment(id)
+		d, err := e.client.Deployment(ctx, id)
 		if err != nil {
-			return
+			return d, err
 		}
-		evs, _ := e.eng.Events(id)
-		for ; seen < len(evs); seen++ {
-			fmt.Fprintf(e.out, "   %s  %s\n", evs[seen].At.Format("15:04:05.000"), evs[seen].Message)
+		for ; seen < len(d.Events); seen++ {
+			fmt.Fprintf(e.out, "   %s  %s\n", d.Events[seen].At.Format("15:04:05.000"), d.Events[seen].Message)
 		}
-		if s.Phase.Terminal() {
-			return
+		if d.Terminal {
+			return d, nil
+		}
+		if time.Since(lastLine) >= time.Second {
+			lastLine = time.Now()
+			e.trafficLine(ctx, d)
 		}
 		select {
 		case <-ctx.Done():
-			return
-		case <-tick.C:
-			e.trafficLine(s)
-		case <-time.After(100 * time.Millisecond):
+			return d, ctx.Err()
+		case <-poll.C:
 		}
 	}
 }
 
-// trafficLine is the live view: phase, a weight bar, per version requests/s, error rate, p99.
-func (e *env) trafficLine(s deploy.State) {
-	sig, ok := e.router.Signals("shop", 2*time.Second)
-	if !ok {
+// trafficLine is the live view: phase, a weight bar, per version requests/s, error rate, p99,
+// as the server's router saw them over the last two seconds.
+func (e *env) trafficLine(ctx context.Context, d api.Deployment) {
+	sig, err := e.client.Signals(ctx, "shop", 2*time.Second)
+	if err != nil {
 		return
 	}
 	const width = 20
-	g := s.Weight * width / deploy.WeightScale
+	g := min(max(int(d.Weight*width/100), 0), width)
 	bar := strings.Repeat("█", g) + strings.Repeat("░", width-g)
 	fmt.Fprintf(e.out, "   [%s] green %5.1f%%  %-12s | blue %s %4.0f req/s %4.1f%% err p99 %4.0fms | green %s %4.0f req/s %4.1f%% err p99 %4.0fms\n",
-		bar, float64(s.Weight)/100, s.Phase,
-		orDash(sig.Blue.Version), sig.Blue.Total.Rate(), 100*sig.Blue.Total.ErrorRate(), ms(sig.Blue.Total.Quantile(0.99)),
-		orDash(sig.Green.Version), sig.Green.Total.Rate(), 100*sig.Green.Total.ErrorRate(), ms(sig.Green.Total.Quantile(0.99)))
+		bar, d.Weight, d.Phase,
+		orDash(sig.Blue.Version), sig.Blue.Rate, 100*sig.Blue.ErrorRate, sig.Blue.P99Ms,
+		orDash(sig.Green.Version), sig.Green.Rate, 100*sig.Green.ErrorRate, sig.Green.P99Ms)
 }
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 func orDash(s string) string {
 	if s == "" {
@@ -63,19 +64,8 @@ func orDash(s string) string {
 
 // steps reads, from the events of green's deployment, when each step's weight held, and
 // counts what the clients saw meanwhile.
-func (e *env) steps(l *load, version string) []StepObs {
-	hist, err := e.eng.History("shop")
-	if err != nil {
-		return nil
-	}
-	var id string
-	for _, s := range hist {
-		if s.Plan.GreenVersion == version {
-			id = s.ID
-			break
-		}
-	}
-	evs, _ := e.eng.Events(id)
+func steps(l *load, d api.Deployment) []StepObs {
+	evs := d.Events
 	var out []StepObs
 	for i, ev := range evs {
 		if !strings.HasPrefix(ev.Message, "step ") || !strings.Contains(ev.Message, "green at") {
@@ -88,8 +78,8 @@ func (e *env) steps(l *load, version string) []StepObs {
 				break
 			}
 		}
-		total, green := l.between(ev.At, end, version)
-		obs := StepObs{Weight: float64(ev.Weight) / 100, Requests: total}
+		total, green := l.between(ev.At, end, d.Green)
+		obs := StepObs{Weight: ev.Weight, Requests: total}
 		if total > 0 {
 			obs.GreenPercent = float64(green) * 100 / float64(total)
 		}
