@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cutover/cutover/internal/api"
-	"github.com/cutover/cutover/internal/daemon"
 )
 
 // globals are the flags every client command shares: where the server is and how to print.
@@ -24,7 +23,7 @@ type globals struct {
 
 func (g *globals) register(root *cobra.Command) {
 	f := root.PersistentFlags()
-	f.StringVar(&g.socket, "socket", envOr("CUTOVER_SOCKET", daemon.DefaultSocket(daemon.DefaultDataDir())),
+	f.StringVar(&g.socket, "socket", envOr("CUTOVER_SOCKET", api.DefaultSocket(api.DefaultDataDir())),
 		"the server's unix socket (env CUTOVER_SOCKET)")
 	f.StringVar(&g.server, "server", os.Getenv("CUTOVER_SERVER"),
 		"talk to the server over TCP at this URL instead of the socket, e.g. http://127.0.0.1:7070 (env CUTOVER_SERVER)")
@@ -65,7 +64,7 @@ func (g *globals) client() (*api.Client, error) {
 	}
 	tok := g.token
 	if tok == "" && loopbackHost(u.Hostname()) {
-		if b, err := os.ReadFile(filepath.Join(daemon.DefaultDataDir(), daemon.TokenFile)); err == nil {
+		if b, err := os.ReadFile(filepath.Join(api.DefaultDataDir(), api.TokenFile)); err == nil {
 			tok = strings.TrimSpace(string(b))
 		}
 	}

@@ -7,16 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"os"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 )
 
-// Main runs the command line and returns the process exit code.
-func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// Main runs the command line and returns the process exit code. extra are commands that
+// run parts of cutover in this process (package servecmd); main adds them.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer, extra ...*cobra.Command) int {
 	root := newRoot(stdout, stderr)
+	root.AddCommand(extra...)
 	root.SetArgs(args)
 	if err := root.ExecuteContext(ctx); err != nil {
 		var ex *exitError
@@ -43,20 +42,10 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetErr(stderr)
 	g := &globals{}
 	g.register(root)
-	root.AddCommand(newRouterCmd(), newSampleAppCmd(), newDemoCmd(), newServerCmd(g),
-		newApplyCmd(g), newValidateCmd(g), newDeployCmd(g), newStatusCmd(g), newWhyCmd(g),
+	root.AddCommand(newApplyCmd(g), newValidateCmd(g), newDeployCmd(g), newStatusCmd(g), newWhyCmd(g),
 		newHistoryCmd(g), newLogsCmd(g), newRollbackCmd(g), newVersionCmd())
 	for _, c := range controlCommands {
 		root.AddCommand(newControlCmd(g, c))
 	}
 	return root
-}
-
-// newLogger logs text on a terminal and JSON otherwise.
-func newLogger(w io.Writer, level slog.Level) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: level}
-	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		return slog.New(slog.NewTextHandler(w, opts))
-	}
-	return slog.New(slog.NewJSONHandler(w, opts))
 }

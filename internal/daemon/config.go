@@ -7,8 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 
+	"github.com/cutover/cutover/internal/api"
 	"gopkg.in/yaml.v3"
 )
 
@@ -31,23 +31,11 @@ type Config struct {
 	Logger              *slog.Logger
 }
 
-// DefaultDataDir is $XDG_STATE_HOME/cutover, or ~/.local/state/cutover, or ./.cutover when
-// neither can be found. CUTOVER_DATA_DIR overrides all of them.
-func DefaultDataDir() string {
-	if d := os.Getenv("CUTOVER_DATA_DIR"); d != "" {
-		return d
-	}
-	if d := os.Getenv("XDG_STATE_HOME"); d != "" && filepath.IsAbs(d) {
-		return filepath.Join(d, "cutover")
-	}
-	if home, err := os.UserHomeDir(); err == nil && home != "" {
-		return filepath.Join(home, ".local", "state", "cutover")
-	}
-	return ".cutover"
-}
+// DefaultDataDir is api.DefaultDataDir: the CLI and the server agree on it.
+func DefaultDataDir() string { return api.DefaultDataDir() }
 
 // DefaultSocket is the socket inside dataDir.
-func DefaultSocket(dataDir string) string { return filepath.Join(dataDir, "cutover.sock") }
+func DefaultSocket(dataDir string) string { return api.DefaultSocket(dataDir) }
 
 // File is the optional config file (YAML or JSON). A field left out keeps its default;
 // flags and environment variables override what the file says.

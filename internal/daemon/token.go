@@ -9,10 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/cutover/cutover/internal/api"
 )
 
 // TokenFile is the name of the API token's file inside the data dir.
-const TokenFile = "token"
+const TokenFile = api.TokenFile
 
 // ensureToken returns the token kept in dir, generating it (32 random bytes, hex) on first
 // start. The file is written to a temporary name and renamed, so a crash never leaves a

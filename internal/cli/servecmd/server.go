@@ -1,4 +1,4 @@
-package cli
+package servecmd
 
 import (
 	"log/slog"
@@ -9,7 +9,7 @@ import (
 	"github.com/cutover/cutover/internal/daemon"
 )
 
-func newServerCmd(g *globals) *cobra.Command {
+func newServerCmd() *cobra.Command {
 	var (
 		configPath string
 		cfg        daemon.Config
@@ -55,8 +55,8 @@ variables override it.`,
 				}
 			}
 			// The global --socket names the server's socket too, when given.
-			if cmd.Flags().Changed("socket") || os.Getenv("CUTOVER_SOCKET") != "" {
-				cfg.Socket = g.socket
+			if fl := cmd.Flags().Lookup("socket"); fl != nil && (fl.Changed || os.Getenv("CUTOVER_SOCKET") != "") {
+				cfg.Socket = fl.Value.String()
 			}
 			level := slog.LevelInfo
 			if verbose {

@@ -1,0 +1,30 @@
+package api
+
+import (
+	"os"
+	"path/filepath"
+)
+
+// Where a server keeps its state, and so where the CLI finds its socket and token by default.
+const (
+	SocketFile = "cutover.sock"
+	TokenFile  = "token"
+)
+
+// DefaultDataDir is the server's data directory unless told otherwise: $CUTOVER_DATA_DIR,
+// else $XDG_STATE_HOME/cutover, else ~/.local/state/cutover, else ./.cutover.
+func DefaultDataDir() string {
+	if d := os.Getenv("CUTOVER_DATA_DIR"); d != "" {
+		return d
+	}
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" && filepath.IsAbs(d) {
+		return filepath.Join(d, "cutover")
+	}
+	if home, err := os.UserHomeDir(); err == nil && home != "" {
+		return filepath.Join(home, ".local", "state", "cutover")
+	}
+	return ".cutover"
+}
+
+// DefaultSocket is the API socket inside dataDir.
+func DefaultSocket(dataDir string) string { return filepath.Join(dataDir, SocketFile) }

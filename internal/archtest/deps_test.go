@@ -1,0 +1,49 @@
+package archtest
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const mod = "github.com/cutover/cutover/internal/"
+
+// rules: a package must not link any of the listed packages (directly or through others).
+var rules = []struct {
+	pkg       string
+	forbidden []string
+	why       string
+}{
+	{"cli", []string{"engine", "router", "deploy", "store", "daemon", "runtime", "apiserver"},
+		"the CLI talks to the server only through the api client"},
+	{"api", []string{"engine", "router", "deploy", "store", "daemon", "spec"},
+		"the wire types and client stand alone"},
+	{"deploy", []string{"router", "store", "runtime", "engine", "hooks", "daemon"},
+		"decisions know the world only through the ports deploy declares"},
+	{"router", []string{"deploy", "engine", "spec", "store", "runtime", "analysis"},
+		"the data plane knows nothing of deployments"},
+	{"spec", []string{"deploy", "engine", "router", "store", "runtime"},
+		"the user's model depends on nothing of the machinery"},
+	{"runtime", []string{"engine", "deploy", "router", "store"},
+		"the driver contract stands alone"},
+}
+
+func TestDependencyRules(t *testing.T) {
+	for _, r := range rules {
+		out, err := exec.Command("go", "list", "-deps", mod+r.pkg).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v\n%s", r.pkg, err, out)
+		}
+		deps := map[string]bool{}
+		for _, line := range strings.Fields(string(out)) {
+			if rest, ours := strings.CutPrefix(line, mod); ours {
+				deps[rest] = true
+			}
+		}
+		for _, f := range r.forbidden {
+			if deps[f] {
+				t.Errorf("internal/%s links internal/%s, but %s", r.pkg, f, r.why)
+			}
+		}
+	}
+}
