@@ -37,6 +37,7 @@ type Engine interface {
 	Rollback(ctx context.Context, app string) (deploy.State, error)
 	Deployment(id string) (deploy.State, error)
 	History(app string) ([]deploy.State, error)
+	Releases(app string) ([]engine.ReleaseInfo, error)
 	Events(id string) ([]deploy.Event, error)
 	Why(app string) (string, error)
 	Instances(ctx context.Context, app string) ([]engine.InstanceInfo, error)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"sort"
 
 	"github.com/cutover/cutover/internal/api"
 	"github.com/cutover/cutover/internal/engine"
@@ -128,20 +127,13 @@ func (s *server) deleteApp(w http.ResponseWriter, r *http.Request) error {
 // derived from its deployments: every version deployed, numbered in the order it was
 // first deployed (which is the order the engine created the releases in).
 func (s *server) releases(w http.ResponseWriter, r *http.Request) error {
-	hist, err := s.history0(r.PathValue("app"))
+	rels, err := s.eng.Releases(r.PathValue("app"))
 	if err != nil {
 		return err
 	}
-	sort.SliceStable(hist, func(i, j int) bool { return hist[i].CreatedAt.Before(hist[j].CreatedAt) })
-	out := []api.Release{}
-	seen := map[string]bool{}
-	for _, d := range hist {
-		v := d.Plan.GreenVersion
-		if d.Kind != "" || seen[v] {
-			continue
-		}
-		seen[v] = true
-		out = append(out, api.Release{Number: len(out) + 1, Version: v, CreatedAt: d.CreatedAt})
+	out := make([]api.Release, 0, len(rels))
+	for _, rel := range rels {
+		out = append(out, api.Release{Number: rel.Number, Version: rel.Version, CreatedAt: rel.CreatedAt})
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

@@ -28,6 +28,9 @@ type Config struct {
 	// InsecureNonLoopback allows a Listen address that is not loopback. The API then travels
 	// in clear text with its token, so it is logged at WARN on every start.
 	InsecureNonLoopback bool
+	// TLSCert and TLSKey, both set, serve the TCP API over TLS; then a non-loopback Listen
+	// needs no opt-out.
+	TLSCert, TLSKey string
 	Logger              *slog.Logger
 }
 

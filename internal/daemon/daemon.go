@@ -40,10 +40,13 @@ const (
 func Run(ctx context.Context, cfg Config) (err error) {
 	cfg = cfg.filled()
 	log := cfg.Logger
-	if err := checkListen(cfg.Listen, cfg.InsecureNonLoopback); err != nil {
+	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
+		return errors.New("give both --tls-cert and --tls-key, or neither")
+	}
+	if err := checkListen(cfg.Listen, cfg.TLSCert != "", cfg.InsecureNonLoopback); err != nil {
 		return err
 	}
-	if cfg.Listen != "" && cfg.InsecureNonLoopback && !isLoopback(cfg.Listen) {
+	if cfg.Listen != "" && cfg.TLSCert == "" && cfg.InsecureNonLoopback && !isLoopback(cfg.Listen) {
 		log.Warn("INSECURE: the API is served without TLS on a non-loopback address; its bearer token and every request travel in clear text. Put a TLS proxy in front or listen on 127.0.0.1",
 			"listen", cfg.Listen)
 	}

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,16 +14,17 @@ import (
 	"github.com/cutover/cutover/internal/apiserver"
 )
 
-// checkListen refuses a TCP address that is not loopback unless the operator opted out.
-func checkListen(addr string, insecure bool) error {
+// checkListen refuses a TCP address that is not loopback unless the API is served over TLS
+// or the operator opted out.
+func checkListen(addr string, tlsOn, insecure bool) error {
 	if addr == "" {
 		return nil
 	}
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return fmt.Errorf("listen address %q: %w (want host:port, e.g. 127.0.0.1:7070)", addr, err)
 	}
-	if !isLoopback(addr) && !insecure {
-		return fmt.Errorf("listen address %q is not loopback: the API would travel without TLS; listen on 127.0.0.1, or pass --insecure-non-loopback (InsecureNonLoopback) to accept that", addr)
+	if !isLoopback(addr) && !tlsOn && !insecure {
+		return fmt.Errorf("listen address %q is not loopback: the API and its token would travel in clear; give --tls-cert and --tls-key, listen on 127.0.0.1, or pass --insecure-non-loopback to accept that", addr)
 	}
 	return nil
 }
@@ -66,9 +68,20 @@ func serve(cfg Config, h http.Handler, log *slog.Logger) (*servers, error) {
 			s.shutdown()
 			return nil, fmt.Errorf("API listener on %s: %w", cfg.Listen, err)
 		}
-		s.start(&http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
-			BaseContext: func(net.Listener) context.Context { return base }}, ln)
-		log.Info("API listening over TCP (bearer token required)", "addr", ln.Addr().String())
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
+			BaseContext: func(net.Listener) context.Context { return base }}
+		if cfg.TLSCert != "" {
+			cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+			if err != nil {
+				_ = ln.Close()
+				s.shutdown()
+				return nil, fmt.Errorf("API TLS: load certificate %s and key %s: %w", cfg.TLSCert, cfg.TLSKey, err)
+			}
+			srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+			ln = tls.NewListener(ln, srv.TLSConfig)
+		}
+		s.start(srv, ln)
+		log.Info("API listening over TCP (bearer token required)", "addr", ln.Addr().String(), "tls", cfg.TLSCert != "")
 	}
 	return s, nil
 }

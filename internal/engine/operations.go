@@ -21,6 +21,9 @@ func (e *Engine) Deploy(ctx context.Context, app, version string, set map[string
 	if err != nil {
 		return deploy.State{}, err
 	}
+	if r := e.running(app); r != nil { // refuse before writing anything, the release included
+		return deploy.State{}, &store.ActiveError{App: app, ID: r.id}
+	}
 	blue, _, err := e.blue(app)
 	if err != nil {
 		return deploy.State{}, err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/cutover/cutover/internal/deploy"
 	"github.com/cutover/cutover/internal/spec"
@@ -192,4 +193,27 @@ func (e *Engine) Subscribe() (<-chan Notice, func()) {
 		delete(e.feed.subs, ch)
 		e.feed.mu.Unlock()
 	}
+}
+
+// ReleaseInfo is one release of an app.
+type ReleaseInfo struct {
+	Number    int
+	Version   string
+	CreatedAt time.Time
+}
+
+// Releases lists an app's releases in the order they were created.
+func (e *Engine) Releases(app string) ([]ReleaseInfo, error) {
+	if _, err := e.currentSpec(app); err != nil {
+		return nil, err
+	}
+	rels, err := e.store.ListReleases(app)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("releases of %s: %w", app, err)
+	}
+	out := make([]ReleaseInfo, 0, len(rels))
+	for _, r := range rels {
+		out = append(out, ReleaseInfo{Number: r.Number, Version: r.Version, CreatedAt: r.CreatedAt})
+	}
+	return out, nil
 }

@@ -25,7 +25,8 @@ the instances' records and logs, the last routing table, and the API socket.
 
 The API is served on the unix socket (--socket, default <data dir>/cutover.sock; mode 0600, no token needed) and on --listen over TCP,
 where every request needs "Authorization: Bearer <token>". A --listen address that is not
-loopback is refused unless --insecure-non-loopback is given (there is no TLS).
+loopback is refused unless it is served over TLS (--tls-cert, --tls-key) or
+--insecure-non-loopback is given (logged loudly on every start).
 
 At start the last routing table is served at once, running instances are re-adopted and
 deployments in progress resume where they were.
@@ -70,6 +71,8 @@ variables override it.`,
 	f.StringVar(&configPath, "config", "", "config file (YAML or JSON) with data_dir, socket, listen")
 	f.StringVar(&cfg.DataDir, "data-dir", daemon.DefaultDataDir(), "where the server keeps its state (env CUTOVER_DATA_DIR)")
 	f.StringVar(&cfg.Listen, "listen", daemon.DefaultListen, `TCP address of the API ("" for none)`)
+	f.StringVar(&cfg.TLSCert, "tls-cert", "", "serve the TCP API over TLS with this certificate (PEM); then --listen may be non-loopback")
+	f.StringVar(&cfg.TLSKey, "tls-key", "", "the TLS certificate's private key (PEM)")
 	f.BoolVar(&cfg.InsecureNonLoopback, "insecure-non-loopback", false, "allow a --listen address that is not loopback (no TLS: the token travels in clear)")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log debug detail")
 	return cmd

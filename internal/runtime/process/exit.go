@@ -43,6 +43,9 @@ func (r *record) isDone() bool {
 func (d *Driver) wait(id string, cmd *exec.Cmd, r *record) {
 	err := cmd.Wait()
 	st := exitStatus(cmd.ProcessState, err)
+	// Forget the instance file before anyone can see the end: once Status reports the exit,
+	// List and a restarted cutover no longer find it.
+	d.forget(id, r.h)
 	d.mu.Lock()
 	if r.stopNote != "" {
 		st.Reason += " (stopped by cutover: " + r.stopNote + ")"
@@ -51,7 +54,6 @@ func (d *Driver) wait(id string, cmd *exec.Cmd, r *record) {
 	close(r.done)
 	d.pruneLocked()
 	d.mu.Unlock()
-	d.forget(id, r.h)
 	d.log.Info("process: instance ended", "instance", id, "pid", r.h.PID, "reason", st.Reason)
 }
 
