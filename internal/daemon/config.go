@@ -31,7 +31,7 @@ type Config struct {
 	// TLSCert and TLSKey, both set, serve the TCP API over TLS; then a non-loopback Listen
 	// needs no opt-out.
 	TLSCert, TLSKey string
-	Logger              *slog.Logger
+	Logger          *slog.Logger
 }
 
 // DefaultDataDir is api.DefaultDataDir: the CLI and the server agree on it.
