@@ -323,3 +323,30 @@ func TestNewLinesPrintsOnlyTheNewTail(t *testing.T) {
 		t.Errorf("unchanged read: %v, want nothing", got)
 	}
 }
+
+// TestStatusWatchPiped: when the output is not a terminal, --watch prints a plain frame each
+// time the deployment changes, never cursor movements.
+func TestStatusWatchPiped(t *testing.T) {
+	e := newEnv(t)
+	e.must(ExitOK, "apply", "-f", e.writeSpec("web.yaml", canary("pause: 300ms")))
+	e.must(ExitOK, "deploy", "web", "--version", "v1", "--wait")
+	e.load() // analysis judges green from traffic
+	e.must(ExitOK, "deploy", "web", "--version", "v2")
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Second)
+	defer cancel()
+	var out, errb bytes.Buffer
+	code := Main(ctx, []string{"--socket", e.socket, "status", "web", "--watch"}, &out, &errb)
+	if code != ExitOK {
+		t.Fatalf("status --watch exited %d: %s", code, errb.String())
+	}
+	s := out.String()
+	if strings.Contains(s, "\x1b[") {
+		t.Errorf("piped --watch wrote terminal escapes:\n%q", s)
+	}
+	if frames := strings.Count(s, "--- "); frames < 3 {
+		t.Errorf("piped --watch printed %d frames while v2 moved through its steps, want several:\n%s", frames, s)
+	}
+	if !strings.Contains(s, "succeeded") {
+		t.Errorf("the frames never showed v2's end:\n%s", s)
+	}
+}

@@ -213,6 +213,9 @@ func watchStatus(ctx context.Context, c *api.Client, app string, out io.Writer, 
 	for {
 		v, err := loadView(ctx, c, app)
 		if err != nil {
+			if ctx.Err() != nil {
+				return nil // interrupted (Ctrl-C): the normal way to leave --watch
+			}
 			return err
 		}
 		switch {
