@@ -20,11 +20,7 @@ func newWhyCmd(g *globals) *cobra.Command {
 		Short: "Say what the app's latest deployment waits for, and the evidence for its last decision",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			asJSON, err := g.json()
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
+			c, asJSON, err := g.session()
 			if err != nil {
 				return err
 			}
@@ -122,11 +118,7 @@ const settleWait = 3 * time.Second
 
 // act runs one command on the server and prints the deployment it answers with.
 func (g *globals) act(cmd *cobra.Command, do func(context.Context, *api.Client) (api.Deployment, error)) error {
-	asJSON, err := g.json()
-	if err != nil {
-		return err
-	}
-	c, err := g.client()
+	c, asJSON, err := g.session()
 	if err != nil {
 		return err
 	}
@@ -147,11 +139,7 @@ func newHistoryCmd(g *globals) *cobra.Command {
 		Short: "List the app's deployments, newest first",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			asJSON, err := g.json()
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
+			c, asJSON, err := g.session()
 			if err != nil {
 				return err
 			}
@@ -202,11 +190,7 @@ func newLogsCmd(g *globals) *cobra.Command {
 		Short: "Print the last lines of the app's instances",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			asJSON, err := g.json()
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
+			c, asJSON, err := g.session()
 			if err != nil {
 				return err
 			}

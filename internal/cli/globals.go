@@ -85,3 +85,13 @@ func printJSON(w io.Writer, v any) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
+
+// session is what a command needs first: the API client, and whether to print JSON.
+func (g *globals) session() (*api.Client, bool, error) {
+	asJSON, err := g.json()
+	if err != nil {
+		return nil, false, err
+	}
+	c, err := g.client()
+	return c, asJSON, err
+}

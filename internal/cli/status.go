@@ -32,11 +32,7 @@ reason.
 view again only when the deployment moved.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			asJSON, err := g.json()
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
+			c, asJSON, err := g.session()
 			if err != nil {
 				return err
 			}
