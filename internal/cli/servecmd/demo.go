@@ -20,7 +20,7 @@ func newDemoCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Deploy a sample app on this machine: a canary to v2 under load, then a bad v3 rolled back by itself",
-		Long: `Runs the whole product on this machine in about half a minute, with nothing but this binary:
+		Long: `Runs the whole product on this machine in about 15 seconds, with nothing but this binary:
 the built-in sample app is deployed as v1, then v2 goes out as a canary (10% -> 50% -> 100%)
 under constant load from a built-in client while a live view shows the traffic per version,
 then a faulty v3 (20% of its answers are 500s) is rolled back by analysis. A summary follows:
