@@ -68,6 +68,10 @@ func (d *decision) step(o Observation) {
 	if d.commands(o.Commands) {
 		return
 	}
+	if o.StartError != "" && (d.s.Phase == PhaseStarting || d.s.Scaling) {
+		d.fail("cannot start green instances of %s: %s", d.s.Plan.GreenVersion, o.StartError)
+		return
+	}
 	if d.s.Phase != PhaseBeforeStart {
 		for _, in := range o.Green {
 			if in.Exited {

@@ -126,6 +126,10 @@ func TestFailurePoints(t *testing.T) {
 			m.advance(61 * time.Second)
 			m.decide(Observation{Green: []InstanceObs{{ID: "a", Reason: "GET /healthz: status 503"}}})
 		}, PhaseFailed, "did not become healthy within 1m0s: 0 of 2 instances healthy (a: GET /healthz: status 503)"},
+		{"green cannot start", canaryPlan(), func(m *sim) {
+			m.decide(Observation{})
+			m.decide(Observation{StartError: "start instance web-v2-1: fork/exec ./web: no such file or directory"})
+		}, PhaseFailed, "cannot start green instances of v2: start instance web-v2-1: fork/exec ./web: no such file or directory; blue untouched"},
 		{"green exits while starting", canaryPlan(), func(m *sim) {
 			m.decide(Observation{})
 			m.decide(Observation{Green: []InstanceObs{{ID: "a", Exited: true, Reason: "exited with code 3"}}})

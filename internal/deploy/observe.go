@@ -18,6 +18,9 @@ type Observation struct {
 	Split *Split
 	// Commands are user commands received since the last decision, in order.
 	Commands []Command
+	// StartError is why green instances could not be started, if they could not (a
+	// missing program, say): no wait will fix it.
+	StartError string
 }
 
 // InstanceObs is one green instance as the runner sees it.

@@ -54,6 +54,7 @@ func (r *Runner) Run(ctx context.Context, s State, cmds <-chan Command) (State, 
 		}
 		pending = append(pending, drain(cmds)...)
 		obs := r.observe(ctx, s, w, h, pending)
+		obs.StartError, w.startErr = w.startErr, ""
 		next, acts, events := Decide(s, obs, r.Clock.Now())
 		if len(events) > 0 || !reflect.DeepEqual(next, s) {
 			if err := r.Store.Save(ctx, next, events); err != nil {
@@ -123,11 +124,12 @@ func (r *Runner) observe(ctx context.Context, s State, w *world, h *hookSet, cmd
 
 // world performs actions and remembers what it did, so repeated actions cost nothing.
 type world struct {
-	r      *Runner
-	app    string
-	green  []Endpoint
-	routed map[string]bool
-	last   *Action // the last route applied
+	r        *Runner
+	startErr string // the last failure to start green instances, for the next observation
+	app      string
+	green    []Endpoint
+	routed   map[string]bool
+	last     *Action // the last route applied
 }
 
 func (w *world) perform(ctx context.Context, s State, acts []Action, h *hookSet) error {
@@ -135,7 +137,9 @@ func (w *world) perform(ctx context.Context, s State, acts []Action, h *hookSet)
 		var err error
 		switch a.Kind {
 		case ActEnsureGreen:
-			w.green, err = w.r.Fleet.Ensure(ctx, s.App, s.Plan.GreenVersion, a.Count)
+			if w.green, err = w.r.Fleet.Ensure(ctx, s.App, s.Plan.GreenVersion, a.Count); err != nil {
+				w.startErr = err.Error()
+			}
 		case ActRoute:
 			err = w.route(ctx, s, a)
 		case ActRunHook:

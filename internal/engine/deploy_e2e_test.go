@@ -277,3 +277,18 @@ analysis:
 		t.Fatalf("after the rolling update: %v, want 4 of v2 and none of v1", n)
 	}
 }
+
+// TestE2EMissingProgramFailsWithItsCause: a spec whose program does not exist fails the
+// deployment with the exec error, not with a health timeout that hides it.
+func TestE2EMissingProgramFailsWithItsCause(t *testing.T) {
+	r := newRig(t)
+	y := strings.Replace(r.specText(""), "command: [", `command: ["/nonexistent/app", `, 1)
+	if err := r.eng.Apply(r.parse(y)); err != nil {
+		t.Fatal(err)
+	}
+	s := r.deploy("v1", nil)
+	if s.Phase != deploy.PhaseFailed || !strings.Contains(s.Reason, "cannot start green instances of v1") ||
+		!strings.Contains(s.Reason, "no such file or directory") {
+		t.Fatalf("%s: %s; want failed naming the missing program", s.Phase, s.Reason)
+	}
+}
