@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,18 +16,9 @@ import (
 	"github.com/cutover/cutover/internal/engine"
 	"github.com/cutover/cutover/internal/router"
 	"github.com/cutover/cutover/internal/runtime/process"
-	"github.com/cutover/cutover/internal/sampleapp"
+	"github.com/cutover/cutover/internal/sampleapp/sampletest"
 	"github.com/cutover/cutover/internal/store"
 )
-
-// TestMain doubles as the sample app: instances are this test binary re-executed with
-// CUTOVER_E2E_APP set, as in the engine's end-to-end tests.
-func TestMain(m *testing.M) {
-	if os.Getenv("CUTOVER_E2E_APP") != "" { // first: instances inherit the test's env
-		os.Exit(sampleapp.Main())
-	}
-	os.Exit(m.Run())
-}
 
 const testToken = "s3cret-token"
 
@@ -45,7 +35,7 @@ type rig struct {
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	r := &rig{t: t, dir: t.TempDir(), listen: freeAddr(t)}
+	r := &rig{t: t, dir: t.TempDir(), listen: sampletest.FreeAddr(t)}
 	st, err := store.Open(filepath.Join(r.dir, "state.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -78,42 +68,9 @@ func newRig(t *testing.T) *rig {
 	return r
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // specText is the sample app's spec with extra YAML appended.
 func (r *rig) specText(extra string) []byte {
-	exe, err := os.Executable()
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	return fmt.Appendf(nil, `app: web
-routes:
-  - listen: %s
-run:
-  process:
-    command: [%q]
-    env: {CUTOVER_E2E_APP: "1"}
-  instances: 1
-  stop_grace: 2s
-health:
-  path: /healthz
-  interval: 100ms
-  timeout: 500ms
-  healthy_threshold: 1
-  startup_grace: 5s
-keep_warm: 30s
-drain_timeout: 1s
-deadlines:
-  deployment: 60s
-%s`, r.listen, exe, extra)
+	return []byte(sampletest.Spec(r.t, r.listen, sampletest.Options{}, extra))
 }
 
 func (r *rig) apply(extra string) {
@@ -178,3 +135,5 @@ func testLogger() *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
+
+func TestMain(m *testing.M) { sampletest.Main(m) }

@@ -28,6 +28,19 @@ var rules = []struct {
 		"the driver contract stands alone"},
 }
 
+// TestBinaryLinksNoTestHelpers: helpers for tests stay out of the shipped binary.
+func TestBinaryLinksNoTestHelpers(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "github.com/cutover/cutover/cmd/cutover").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps cmd/cutover: %v\n%s", err, out)
+	}
+	for _, line := range strings.Fields(string(out)) {
+		if strings.HasSuffix(line, "test") && strings.HasPrefix(line, mod) {
+			t.Errorf("the cutover binary links %s, a package meant for tests only", line)
+		}
+	}
+}
+
 func TestDependencyRules(t *testing.T) {
 	for _, r := range rules {
 		out, err := exec.Command("go", "list", "-deps", mod+r.pkg).CombinedOutput()

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,19 +18,10 @@ import (
 	"github.com/cutover/cutover/internal/api"
 	"github.com/cutover/cutover/internal/daemon"
 	"github.com/cutover/cutover/internal/runtime/process"
-	"github.com/cutover/cutover/internal/sampleapp"
+	"github.com/cutover/cutover/internal/sampleapp/sampletest"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
-
-// TestMain doubles as the sample app: instances are this test binary re-executed with
-// CUTOVER_E2E_APP set.
-func TestMain(m *testing.M) {
-	if os.Getenv("CUTOVER_E2E_APP") != "" {
-		os.Exit(sampleapp.Main())
-	}
-	os.Exit(m.Run())
-}
 
 // env is a server in-process over a temporary data dir, and the CLI pointed at its socket.
 type env struct {
@@ -41,19 +31,9 @@ type env struct {
 	route  string
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{t: t, dir: t.TempDir(), route: freeAddr(t)}
+	e := &env{t: t, dir: t.TempDir(), route: sampletest.FreeAddr(t)}
 	e.socket = daemon.DefaultSocket(e.dir)
 	t.Cleanup(func() { // last: nothing left running
 		d, err := process.New(process.Options{StateDir: filepath.Join(e.dir, "instances")})
@@ -68,7 +48,7 @@ func newEnv(t *testing.T) *env {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- daemon.Run(ctx, daemon.Config{DataDir: e.dir, Listen: freeAddr(t)}) }()
+	go func() { done <- daemon.Run(ctx, daemon.Config{DataDir: e.dir, Listen: sampletest.FreeAddr(t)}) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -107,35 +87,14 @@ func (e *env) must(want int, args ...string) string {
 // writeSpec writes the test app's spec with extra YAML and returns its path.
 func (e *env) writeSpec(name, extra string) string {
 	e.t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	text := fmt.Sprintf(`app: web
-routes:
-  - listen: %s
-run:
-  process:
-    command: [%q]
-    env: {CUTOVER_E2E_APP: "1"}
-  instances: 1
-  stop_grace: 2s
-health:
-  path: /healthz
-  interval: 100ms
-  timeout: 500ms
-  healthy_threshold: 1
-  startup_grace: 2s
-keep_warm: 1s
-drain_timeout: 1s
-analysis:
+	text := sampletest.Spec(e.t, e.route, sampletest.Options{StartupGrace: "2s", KeepWarm: "1s"}, `analysis:
   interval: 300ms
   window: 1s
   min_requests: 5
   checks:
     - name: errors
       error_rate: {max: 5}
-%s`, e.route, exe, extra)
+`+extra)
 	path := filepath.Join(e.t.TempDir(), name)
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		e.t.Fatal(err)
@@ -350,3 +309,5 @@ func TestStatusWatchPiped(t *testing.T) {
 		t.Errorf("the frames never showed v2's end:\n%s", s)
 	}
 }
+
+func TestMain(m *testing.M) { sampletest.Main(m) }

@@ -15,27 +15,8 @@ import (
 
 	"github.com/cutover/cutover/internal/api"
 	"github.com/cutover/cutover/internal/runtime/process"
-	"github.com/cutover/cutover/internal/sampleapp"
+	"github.com/cutover/cutover/internal/sampleapp/sampletest"
 )
-
-// TestMain doubles as the sample app: instances are this test binary re-executed with
-// CUTOVER_E2E_APP set.
-func TestMain(m *testing.M) {
-	if os.Getenv("CUTOVER_E2E_APP") != "" {
-		os.Exit(sampleapp.Main())
-	}
-	os.Exit(m.Run())
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 // daemon is one Run in a goroutine.
 type daemon struct {
@@ -88,7 +69,7 @@ func (d *daemon) stop(t *testing.T) {
 
 func TestFilesAndAuth(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
-	listen := freeAddr(t)
+	listen := sampletest.FreeAddr(t)
 	start(t, Config{DataDir: dir, Listen: listen})
 
 	for path, want := range map[string]os.FileMode{dir: 0o700, filepath.Join(dir, TokenFile): 0o600, DefaultSocket(dir): 0o600} {
@@ -178,39 +159,16 @@ func TestLoadFile(t *testing.T) {
 	}
 }
 
-const testSpec = `app: web
-routes:
-  - listen: %s
-run:
-  process:
-    command: [%q]
-    env: {CUTOVER_E2E_APP: "1"}
-  instances: 1
-  stop_grace: 2s
-health:
-  path: /healthz
-  interval: 100ms
-  timeout: 500ms
-  healthy_threshold: 1
-keep_warm: 1s
-drain_timeout: 1s
-strategy: {preset: AllAtOnce}
-`
-
 // TestShutdownKeepsInstancesAndRestartAdopts is SIGTERM and a restart: Run returns nil, the
 // instances keep running, and the next Run over the same data dir serves them again.
 func TestShutdownKeepsInstancesAndRestartAdopts(t *testing.T) {
 	dir := t.TempDir()
-	route := freeAddr(t)
+	route := sampletest.FreeAddr(t)
 	t.Cleanup(func() { stopInstances(t, dir) })
 	d := start(t, Config{DataDir: dir})
 	c := api.NewUnix(DefaultSocket(dir))
 	ctx := context.Background()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Apply(ctx, "web", fmt.Appendf(nil, testSpec, route, exe)); err != nil {
+	if _, err := c.Apply(ctx, "web", []byte(sampletest.Spec(t, route, sampletest.Options{KeepWarm: "1s"}, "strategy: {preset: AllAtOnce}\n"))); err != nil {
 		t.Fatal(err)
 	}
 	dep, err := c.Deploy(ctx, "web", api.DeployRequest{Version: "v1"})
@@ -323,3 +281,5 @@ func getOverSocket(t *testing.T, socket, path string) string {
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
 }
+
+func TestMain(m *testing.M) { sampletest.Main(m) }

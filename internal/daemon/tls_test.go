@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/cutover/cutover/internal/api"
+	"github.com/cutover/cutover/internal/sampleapp/sampletest"
 )
 
 // TestTLSAPI: with a certificate the TCP API speaks TLS only, and TLS is what lets a
@@ -26,7 +27,7 @@ import (
 func TestTLSAPI(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile, pool := selfSigned(t, dir)
-	listen := freeAddr(t)
+	listen := sampletest.FreeAddr(t)
 	start(t, Config{DataDir: dir, Listen: listen, TLSCert: certFile, TLSKey: keyFile})
 	tok, err := os.ReadFile(filepath.Join(dir, TokenFile))
 	if err != nil {

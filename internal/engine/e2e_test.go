@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,6 +18,7 @@ import (
 	"github.com/cutover/cutover/internal/router"
 	"github.com/cutover/cutover/internal/runtime/process"
 	"github.com/cutover/cutover/internal/sampleapp"
+	"github.com/cutover/cutover/internal/sampleapp/sampletest"
 	"github.com/cutover/cutover/internal/spec"
 	"github.com/cutover/cutover/internal/store"
 )
@@ -26,7 +26,7 @@ import (
 // TestMain doubles as the sample app: instances are this test binary re-executed with
 // CUTOVER_E2E_APP set, so the tests need nothing but themselves.
 func TestMain(m *testing.M) {
-	if os.Getenv("CUTOVER_E2E_APP") != "" { // first: instances inherit the controller's env
+	if os.Getenv(sampletest.EnvSwitch) != "" { // first: instances inherit the controller's env
 		os.Exit(sampleapp.Main())
 	}
 	if mode := os.Getenv("CUTOVER_E2E_CONTROLLER"); mode != "" {
@@ -48,19 +48,9 @@ type rig struct {
 	url    string
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	r := &rig{t: t, dir: t.TempDir(), listen: freeAddr(t)}
+	r := &rig{t: t, dir: t.TempDir(), listen: sampletest.FreeAddr(t)}
 	r.url = "http://" + r.listen
 	r.open()
 	t.Cleanup(func() {
@@ -123,30 +113,7 @@ func (r *rig) parse(y string) *spec.App {
 
 // specText is the test app's spec with extra YAML appended.
 func (r *rig) specText(extra string) string {
-	exe, err := os.Executable()
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	return fmt.Sprintf(`app: web
-routes:
-  - listen: %s
-run:
-  process:
-    command: [%q]
-    env: {CUTOVER_E2E_APP: "1"}
-  instances: 2
-  stop_grace: 2s
-health:
-  path: /healthz
-  interval: 100ms
-  timeout: 500ms
-  healthy_threshold: 1
-  startup_grace: 5s
-keep_warm: 30s
-drain_timeout: 2s
-deadlines:
-  deployment: 60s
-%s`, r.listen, exe, extra)
+	return sampletest.Spec(r.t, r.listen, sampletest.Options{Instances: 2, DrainTimeout: "2s"}, extra)
 }
 
 // deploy starts a deployment and waits for its terminal state.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cutover/cutover/internal/deploy"
 	"github.com/cutover/cutover/internal/runtime/process"
+	"github.com/cutover/cutover/internal/sampleapp/sampletest"
 )
 
 // controllerMain is the child-process mode of TestE2EControllerKilledMidCanary: a whole control
@@ -64,7 +65,7 @@ func controllerMain(mode string) {
 }
 
 func TestE2EControllerKilledMidCanary(t *testing.T) {
-	dir, listen := t.TempDir(), freeAddr(t)
+	dir, listen := t.TempDir(), sampletest.FreeAddr(t)
 	exe, _ := os.Executable()
 	start := func(mode string) (*exec.Cmd, *bufio.Scanner) {
 		cmd := exec.Command(exe, "-test.run=^$")
