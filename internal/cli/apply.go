@@ -22,15 +22,11 @@ An invalid spec is refused: every problem is printed as "path: message (line N)"
 exit status is 1.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			asJSON, err := g.json()
+			c, asJSON, err := g.session()
 			if err != nil {
 				return err
 			}
 			data, err := readSpec(file)
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
 			if err != nil {
 				return err
 			}
@@ -75,15 +71,11 @@ func newValidateCmd(g *globals) *cobra.Command {
 		Short: "Check an app spec without storing it: exit 0 when valid, 1 when not",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			asJSON, err := g.json()
+			c, asJSON, err := g.session()
 			if err != nil {
 				return err
 			}
 			data, err := readSpec(file)
-			if err != nil {
-				return err
-			}
-			c, err := g.client()
 			if err != nil {
 				return err
 			}
