@@ -31,7 +31,12 @@ type Config struct {
 	// TLSCert and TLSKey, both set, serve the TCP API over TLS; then a non-loopback Listen
 	// needs no opt-out.
 	TLSCert, TLSKey string
-	Logger          *slog.Logger
+	// RouterExe runs the router as its own process from this binary (`RouterExe router
+	// --data-dir DataDir`), started when none serves the data dir and left running when the
+	// server stops, so traffic outlives the control plane. "" runs the router inside the
+	// server, which then takes traffic down with it (tests, --embedded-router).
+	RouterExe string
+	Logger    *slog.Logger
 }
 
 // DefaultDataDir is api.DefaultDataDir: the CLI and the server agree on it.

@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -21,9 +20,7 @@ import (
 
 	"github.com/cutover/cutover/internal/apiserver"
 	"github.com/cutover/cutover/internal/engine"
-	"github.com/cutover/cutover/internal/router"
 	"github.com/cutover/cutover/internal/runtime/process"
-	"github.com/cutover/cutover/internal/signals"
 	"github.com/cutover/cutover/internal/store"
 )
 
@@ -74,29 +71,25 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if err != nil {
 		return err
 	}
-	rt := router.New(router.Options{Logger: log, StatePath: filepath.Join(cfg.DataDir, "router-table.json"),
-		DrainTimeout: drainDeadline, SampleInterval: 250 * time.Millisecond})
-	defer func() {
-		dctx, cancel := context.WithTimeout(context.Background(), drainDeadline)
-		defer cancel()
-		if cerr := rt.Close(dctx); cerr != nil {
-			log.Warn("router did not drain cleanly", "err", cerr)
-		}
-	}()
-	if err := restoreTable(rt, filepath.Join(cfg.DataDir, "router-table.json"), log); err != nil {
+	dp, err := startDataPlane(ctx, cfg, log)
+	if err != nil {
 		return err
 	}
+	defer dp.close() // after the engine stops: an embedded router drains; a router process keeps serving
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(signals.NewCollector(rt), collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	eng, err := engine.New(ctx, engine.Options{Router: rt, Driver: driver, Store: st, Logger: log, Metrics: reg})
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	eng, err := engine.New(ctx, engine.Options{Router: dp.router, Served: dp.served, Driver: driver, Store: st, Logger: log, Metrics: reg})
 	if err != nil {
 		return fmt.Errorf("start the engine: %w", err)
 	}
 	defer eng.Close() // runs before the router drains and the store closes
+	wctx, stopWatch := context.WithCancel(context.Background())
+	watched := make(chan struct{})
+	go func() { defer close(watched); dp.watch(wctx, eng.ResyncRouter) }()
+	defer func() { stopWatch(); <-watched }()
 
-	handler := apiserver.New(apiserver.Options{Engine: eng, Router: rt, Token: token, Logger: log,
-		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})})
+	handler := apiserver.New(apiserver.Options{Engine: eng, Router: dp.signals, Token: token, Logger: log,
+		Metrics: promhttp.HandlerFor(prometheus.Gatherers{reg, dp.gather}, promhttp.HandlerOpts{})})
 
 	srv, err := serve(cfg, handler, log)
 	if err != nil {
@@ -125,21 +118,4 @@ func (c Config) filled() Config {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	return c
-}
-
-// restoreTable serves the last applied routing table before the engine starts, so traffic
-// flows while deployments are restored. A missing table is a first start.
-func restoreTable(rt *router.Router, path string, log *slog.Logger) error {
-	t, err := router.LoadTable(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("restore the routing table: %w (move the file away to start with an empty table)", err)
-	}
-	if err := rt.Apply(t); err != nil {
-		return fmt.Errorf("restore the routing table %s: %w", path, err)
-	}
-	log.Info("routing table restored", "apps", len(t.Apps), "listeners", len(t.Listeners))
-	return nil
 }

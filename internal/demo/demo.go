@@ -25,6 +25,7 @@ import (
 
 	"github.com/cutover/cutover/internal/api"
 	"github.com/cutover/cutover/internal/daemon"
+	"github.com/cutover/cutover/internal/routerctl"
 	"github.com/cutover/cutover/internal/runtime/process"
 )
 
@@ -38,6 +39,9 @@ type Options struct {
 	AppEnv map[string]string
 	// Step is how long each canary step bakes; default 4s.
 	Step time.Duration
+	// RouterExe, if set, runs the router as its own process from this binary, as `cutover
+	// server` does; the demo stops it at the end. "" runs it inside the demo's server.
+	RouterExe string
 }
 
 // Summary is what the demo reports, also as JSON.
@@ -104,7 +108,7 @@ func Run(ctx context.Context, opts Options) (sum Summary, err error) {
 	if opts.Step <= 0 {
 		opts.Step = 4 * time.Second
 	}
-	e, err := setUp(ctx, opts.Out)
+	e, err := setUp(ctx, opts.Out, opts.RouterExe)
 	if err != nil {
 		return sum, err
 	}
@@ -141,7 +145,7 @@ func Run(ctx context.Context, opts Options) (sum Summary, err error) {
 
 // setUp starts a server over a new temporary directory and waits until it answers on its
 // socket.
-func setUp(ctx context.Context, out io.Writer) (*env, error) {
+func setUp(ctx context.Context, out io.Writer, routerExe string) (*env, error) {
 	dir, err := os.MkdirTemp("", "cutover-demo-")
 	if err != nil {
 		return nil, err
@@ -163,7 +167,7 @@ func setUp(ctx context.Context, out io.Writer) (*env, error) {
 	e.cancel, e.done = cancel, make(chan error, 1)
 	go func() {
 		e.done <- daemon.Run(sctx, daemon.Config{DataDir: dir, Socket: e.socket, Listen: "",
-			Logger: slog.New(slog.DiscardHandler)})
+			RouterExe: routerExe, Logger: slog.New(slog.DiscardHandler)})
 	}()
 	e.client = api.NewUnix(e.socket)
 	if err := e.waitServer(ctx); err != nil {
@@ -261,6 +265,11 @@ func (e *env) tearDown() (left int, err error) {
 	case <-time.After(serverStop):
 		err = fmt.Errorf("the demo's server did not stop within %s", serverStop)
 	}
+	rctx, rcancel := context.WithTimeout(context.Background(), serverStop)
+	if rerr := routerctl.Stop(rctx, e.dir); rerr != nil {
+		err = errors.Join(err, fmt.Errorf("stop the demo's router: %w", rerr))
+	}
+	rcancel()
 	driver, derr := process.New(process.Options{StateDir: filepath.Join(e.dir, "instances")})
 	if derr != nil {
 		err = errors.Join(err, derr)

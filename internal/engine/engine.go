@@ -25,9 +25,24 @@ import (
 	"github.com/cutover/cutover/internal/store"
 )
 
+// Router is what the engine needs of the data plane: the in-process *router.Router, or a
+// routerctl.Client driving the router process.
+type Router interface {
+	Apply(router.Table) error
+	Health(app string) map[string]router.InstanceHealth
+	Signals(app string, window time.Duration) (router.AppSignals, bool)
+	WaitDrained(ctx context.Context, ids []string, deadline time.Time) (int, error)
+}
+
+var _ Router = (*router.Router)(nil)
+
 // Options wire an Engine.
 type Options struct {
-	Router *router.Router // serves the apps; owned by the caller
+	Router Router // serves the apps; owned by the caller
+	// Served is the table the router serves when the engine starts (its saved table). The
+	// engine's first table keeps its pools and weights for deployments in progress, so a
+	// restarted control plane moves no traffic until the deployment's next step.
+	Served router.Table
 	Driver runtime.Driver // runs the instances
 	Store  *store.Store   // keeps apps, releases, deployments and instances
 	Logger *slog.Logger
@@ -45,7 +60,7 @@ type Options struct {
 type Engine struct {
 	log     *slog.Logger
 	store   *store.Store
-	router  *router.Router
+	router  Router
 	traffic *traffic
 	fleet   *fleet
 	runner  *deploy.Runner
@@ -96,7 +111,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	e.runner = &deploy.Runner{Fleet: e.fleet, Traffic: e.traffic, Analyzer: analyzer{e}, Hooks: hookRunner{e},
 		Store: stateStore{e}, Clock: opts.Clock, Log: opts.Logger, Tick: opts.Tick}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
-	if err := e.restore(ctx); err != nil {
+	if err := e.restore(ctx, opts.Served); err != nil {
 		e.cancel()
 		return nil, err
 	}
@@ -106,7 +121,9 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 }
 
 // restore routes every stored app to its current blue and resumes deployments in progress.
-func (e *Engine) restore(ctx context.Context) error {
+// It applies one table: apps whose deployment is in progress keep the pools and weight the
+// router serves (the resumed deployment sets them next); the others route to their blue.
+func (e *Engine) restore(ctx context.Context, served router.Table) error {
 	if err := e.fleet.adopt(ctx); err != nil {
 		return err
 	}
@@ -114,31 +131,40 @@ func (e *Engine) restore(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("restore apps: %w", err)
 	}
+	active, err := e.store.ActiveDeployments()
+	if err != nil {
+		return fmt.Errorf("restore deployments: %w", err)
+	}
+	states := make([]deploy.State, 0, len(active))
+	inProgress := map[string]bool{}
+	for _, d := range active {
+		var s deploy.State
+		if err := json.Unmarshal(d.State, &s); err != nil {
+			return fmt.Errorf("restore deployment %s: %w", d.ID, err)
+		}
+		states = append(states, s)
+		inProgress[s.App] = true
+	}
+	e.traffic.seed(served)
 	for _, rec := range apps {
 		a, err := spec.Parse(bytes.NewReader(rec.Spec))
 		if err != nil {
 			return fmt.Errorf("restore app %s: stored spec no longer parses: %w", rec.Name, err)
 		}
 		e.specs[a.Name] = a
-		if err := e.traffic.setSpec(a); err != nil {
-			return fmt.Errorf("restore app %s: %w", a.Name, err)
+		e.traffic.declare(a)
+		if inProgress[a.Name] {
+			continue
 		}
 		if blue, _, _ := e.blue(a.Name); blue != "" {
 			eps, _ := e.fleet.Endpoints(ctx, a.Name, blue)
-			if err := e.traffic.Route(a.Name, eps, nil, 0); err != nil {
-				return fmt.Errorf("restore routes of %s: %w", a.Name, err)
-			}
+			e.traffic.declarePools(a.Name, eps, nil, 0)
 		}
 	}
-	active, err := e.store.ActiveDeployments()
-	if err != nil {
-		return fmt.Errorf("restore deployments: %w", err)
+	if err := e.traffic.applyAll(); err != nil {
+		return fmt.Errorf("restore routes: %w", err)
 	}
-	for _, d := range active {
-		var s deploy.State
-		if err := json.Unmarshal(d.State, &s); err != nil {
-			return fmt.Errorf("restore deployment %s: %w", d.ID, err)
-		}
+	for _, s := range states {
 		e.log.Info("resuming deployment", "deployment", s.ID, "phase", s.Phase)
 		e.start(s)
 	}
@@ -218,4 +244,13 @@ func (e *Engine) endpointOf(app string) string {
 		return "http://" + a.Routes[0].Listen
 	}
 	return ""
+}
+
+// ResyncRouter pushes the whole table to the router again: a router process that restarted
+// serves its saved table, and this makes sure it serves the engine's.
+func (e *Engine) ResyncRouter() error {
+	if err := e.traffic.reapply(); err != nil {
+		return fmt.Errorf("push the routing table to the router: %w", err)
+	}
+	return nil
 }

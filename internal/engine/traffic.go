@@ -13,7 +13,7 @@ import (
 // traffic is deploy.Traffic over the router: it keeps what every app routes and applies the
 // whole table on each change.
 type traffic struct {
-	r *router.Router
+	r Router
 
 	mu   sync.Mutex
 	apps map[string]*routed
@@ -47,6 +47,54 @@ func (t *traffic) setSpec(a *spec.App) error {
 		return err
 	}
 	return nil
+}
+
+// seed takes the pools and weights of a served table, for apps declared next (restore).
+func (t *traffic) seed(served router.Table) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, a := range served.Apps {
+		t.apps[a.Name] = &routed{blue: endpoints(a.Blue), green: endpoints(a.Green), weight: a.GreenWeight}
+	}
+}
+
+// declare sets an app's spec without applying, keeping its pools (restore).
+func (t *traffic) declare(a *spec.App) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if r := t.apps[a.Name]; r != nil {
+		r.spec = a
+		return
+	}
+	t.apps[a.Name] = &routed{spec: a}
+}
+
+// declarePools sets an app's pools without applying (restore).
+func (t *traffic) declarePools(app string, blue, green []deploy.Endpoint, weight int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if r := t.apps[app]; r != nil {
+		r.blue, r.green, r.weight = blue, green, weight
+	}
+}
+
+// applyAll drops seeded apps nobody declared and applies the table.
+func (t *traffic) applyAll() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for n, a := range t.apps {
+		if a.spec == nil {
+			delete(t.apps, n)
+		}
+	}
+	return t.apply()
+}
+
+// reapply pushes the whole table again, for a router process that restarted.
+func (t *traffic) reapply() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.apply()
 }
 
 func (t *traffic) remove(app string) error {
@@ -119,6 +167,14 @@ func (t *traffic) apply() error {
 		tbl.Apps = append(tbl.Apps, ra)
 	}
 	return t.r.Apply(tbl)
+}
+
+func endpoints(p router.Pool) []deploy.Endpoint {
+	var es []deploy.Endpoint
+	for _, in := range p.Instances {
+		es = append(es, deploy.Endpoint{ID: in.ID, Addr: in.Addr, Version: p.Version})
+	}
+	return es
 }
 
 func pool(es []deploy.Endpoint) router.Pool {

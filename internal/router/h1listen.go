@@ -45,21 +45,29 @@ func (l *listener) untrack(c *h1conn) {
 	l.mu.Unlock()
 }
 
-// shutdownH1 stops accepting, closes idle connections at once and the others as they go
-// idle, and closes whatever is left when ctx ends.
+// idleLinger is how long shutdown leaves an idle keep-alive connection open. A client that
+// sends its next request meanwhile is answered with Connection: close and reconnects (to
+// the process that took the sockets over, during an upgrade) instead of racing a close.
+const idleLinger = 500 * time.Millisecond
+
+// shutdownH1 stops accepting, answers each connection's next request with Connection:
+// close, closes connections still idle after idleLinger, and closes whatever is left when
+// ctx ends.
 func (l *listener) shutdownH1(ctx context.Context) error {
 	l.closing.Store(true)
 	_ = l.ln.Close()
+	linger := time.Now().Add(idleLinger)
 	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()
 	for {
+		closeIdle := ctx.Err() != nil || !time.Now().Before(linger)
 		l.mu.Lock()
 		n := 0
 		for c := range l.conns {
 			if c.tunnel.Load() {
 				continue // like net/http: hijacked connections are their owner's to end
 			}
-			if c.idle.Load() {
+			if closeIdle && c.idle.Load() {
 				_ = c.nc.Close()
 			}
 			n++

@@ -62,8 +62,8 @@ func (w *h1writer) WriteHeader(code int) {
 			}
 		}
 	}
-	if connectionListed(w.h["Connection"], "close") {
-		w.closeAfter = true
+	if connectionListed(w.h["Connection"], "close") || w.c.l.closing.Load() {
+		w.closeAfter = true // a closing listener tells the client, so it reconnects elsewhere
 	}
 	delete(w.h, "Connection")
 	delete(w.h, "Transfer-Encoding")

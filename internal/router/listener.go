@@ -8,8 +8,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
+
+	"github.com/cutover/cutover/internal/handoff"
 )
 
 // listener is one bound address and the HTTP server on it. Its handler reads the current
@@ -68,7 +72,7 @@ func (r *Router) openListeners(t Table) ([]*listener, error) {
 }
 
 func (r *Router) bind(addr string, cert *tls.Certificate) (*listener, error) {
-	ln, err := net.Listen("tcp", addr)
+	ln, err := r.opts.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w (is another process using it?)", addr, err)
 	}
@@ -175,6 +179,34 @@ func shutdownAll(ctx context.Context, ls []*listener) error {
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// ListenerFiles returns a duplicate of each listening socket by its table address, for a
+// process that takes over serving them (the caller closes the files).
+func (r *Router) ListenerFiles() (map[string]*os.File, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]*os.File, len(r.listeners))
+	for addr, l := range r.listeners {
+		sc, ok := l.ln.(syscall.Conn)
+		if !ok {
+			closeFiles(out)
+			return nil, fmt.Errorf("listener %s (%T) cannot hand over its socket", addr, l.ln)
+		}
+		f, err := handoff.DupFile(sc, addr)
+		if err != nil {
+			closeFiles(out)
+			return nil, err
+		}
+		out[addr] = f
+	}
+	return out, nil
+}
+
+func closeFiles(fs map[string]*os.File) {
+	for _, f := range fs {
+		_ = f.Close()
+	}
 }
 
 // ListenerAddr returns the address a listener is actually bound to (useful with port 0).

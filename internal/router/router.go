@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,6 +47,9 @@ type Options struct {
 	SampleInterval time.Duration
 	// Now is the clock for signal windows; default time.Now.
 	Now func() time.Time
+	// Listen opens a listener's socket; default net.Listen. A process that inherits its
+	// sockets from the one it replaces (cutover router's self-upgrade) hands them in here.
+	Listen func(network, addr string) (net.Listener, error)
 }
 
 func (o *Options) fill() {
@@ -69,6 +73,9 @@ func (o *Options) fill() {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Listen == nil {
+		o.Listen = net.Listen
 	}
 }
 

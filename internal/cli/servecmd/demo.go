@@ -37,7 +37,7 @@ left behind; 1 otherwise.`,
 			if err != nil {
 				return fmt.Errorf("find this binary to run the sample app: %w", err)
 			}
-			opts := demo.Options{AppCommand: []string{exe, "sample-app"}, Step: step}
+			opts := demo.Options{AppCommand: []string{exe, "sample-app"}, Step: step, RouterExe: exe}
 			if !asJSON {
 				opts.Out = cmd.OutOrStdout()
 			}

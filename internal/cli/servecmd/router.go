@@ -21,24 +21,36 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cutover/cutover/internal/router"
+	"github.com/cutover/cutover/internal/routerctl"
 	"github.com/cutover/cutover/internal/signals"
 )
 
 func newRouterCmd() *cobra.Command {
 	var (
-		tablePath, statePath, metricsAddr, pprofAddr string
-		drain                                        time.Duration
-		procs                                        int
-		verbose                                      bool
+		tablePath, statePath, metricsAddr, pprofAddr, dataDir string
+		drain                                                 time.Duration
+		procs                                                 int
+		verbose                                               bool
 	)
 	cmd := &cobra.Command{
-		Use:   "router --table FILE",
-		Short: "Run the data plane alone, serving a routing table from a JSON file",
-		Long: `Run the router alone: it serves the routing table in FILE (JSON, see
+		Use:   "router (--data-dir DIR | --table FILE)",
+		Short: "Run the data plane: the process that holds the listeners and moves traffic",
+		Long: `Run the router, the data plane, as its own process.
+
+With --data-dir DIR it is the router of a cutover server: ` + "`cutover server`" + ` starts it
+when none runs, so you rarely type this. It serves the last table saved in
+DIR/router-table.json and takes new tables from the server over DIR/router.sock (0600). It
+keeps serving, with the last split, while the server is down or restarting.
+
+With --table FILE it runs alone: it serves the routing table in FILE (JSON, see
 internal/router/table.go for the fields) and reloads it on SIGHUP. A table that does not
 parse or validate is reported and the current one keeps serving. Every applied table is
 saved crash-safely to --state, and at start the router serves the saved table if --table
-is missing. SIGTERM or SIGINT drains and exits.`,
+is missing.
+
+SIGTERM or SIGINT drains and exits. With --data-dir, SIGUSR2 (or ` + "`cutover router upgrade`" + `)
+upgrades without refusing a connection: the binary now at this one's path starts with the
+listening sockets, and this process drains and exits once it serves.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			level := slog.LevelInfo
@@ -47,8 +59,19 @@ is missing. SIGTERM or SIGINT drains and exits.`,
 			}
 			log := newLogger(cmd.ErrOrStderr(), level)
 			setProcs(procs, log)
+			if pprofAddr != "" {
+				if err := servePprof(cmd.Context(), pprofAddr, log); err != nil {
+					return err
+				}
+			}
+			if dataDir != "" {
+				if tablePath != "" || statePath != "" || metricsAddr != "" {
+					return errors.New("give either --data-dir DIR (the router of a cutover server) or --table FILE (standalone), not both; with --data-dir the server serves the router's metrics")
+				}
+				return routerctl.Run(cmd.Context(), routerctl.Options{DataDir: dataDir, Logger: log, DrainTimeout: drain})
+			}
 			if tablePath == "" && statePath == "" {
-				return errors.New("give --table FILE (and optionally --state FILE)")
+				return errors.New("give --data-dir DIR (the router of a cutover server) or --table FILE (a standalone router)")
 			}
 			if statePath == "" {
 				statePath = filepath.Join(filepath.Dir(tablePath), "."+filepath.Base(tablePath)+".applied")
@@ -59,11 +82,6 @@ is missing. SIGTERM or SIGINT drains and exits.`,
 			}
 			if metricsAddr != "" {
 				if err := serveMetrics(cmd.Context(), metricsAddr, r, log); err != nil {
-					return err
-				}
-			}
-			if pprofAddr != "" {
-				if err := servePprof(cmd.Context(), pprofAddr, log); err != nil {
 					return err
 				}
 			}
@@ -86,13 +104,15 @@ is missing. SIGTERM or SIGINT drains and exits.`,
 		},
 	}
 	f := cmd.Flags()
+	f.StringVar(&dataDir, "data-dir", "", "serve as the router of the cutover server using this data directory")
 	f.StringVar(&tablePath, "table", "", "routing table JSON file, reloaded on SIGHUP")
 	f.StringVar(&statePath, "state", "", "where the applied table is saved (default: beside --table)")
-	f.StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus /metrics on this address, e.g. 127.0.0.1:9100")
+	f.StringVar(&metricsAddr, "metrics-addr", "", "with --table: serve Prometheus /metrics on this address, e.g. 127.0.0.1:9100")
 	f.DurationVar(&drain, "drain-timeout", 30*time.Second, "how long removed instances and listeners may drain")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log debug detail")
 	f.IntVar(&procs, "procs", 0, "CPU threads the router uses; 0 = half the cores (at least 1), leaving the rest to the apps it fronts, unless GOMAXPROCS is set")
 	f.StringVar(&pprofAddr, "pprof-addr", "", "serve Go profiling (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060")
+	cmd.AddCommand(newRouterUpgradeCmd())
 	return cmd
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cutover/cutover/internal/daemon"
+	"github.com/cutover/cutover/internal/handoff"
 )
 
 func newServerCmd() *cobra.Command {
@@ -14,11 +15,16 @@ func newServerCmd() *cobra.Command {
 		configPath string
 		cfg        daemon.Config
 		verbose    bool
+		embedded   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the control plane and the router: the API the other commands talk to",
-		Long: `Runs cutover: the router, the deployment engine and the API. Everything it keeps lives in
+		Long: `Runs cutover: the deployment engine and the API, and the router (the data plane) as its
+own process, ` + "`cutover router --data-dir DIR`" + `, started when none serves the data dir.
+The router keeps serving, with the last split, while the server is stopped, killed or
+restarting; the server restarts it if it dies. --embedded-router runs it inside the server
+instead (then stopping the server stops traffic). Everything cutover keeps lives in
 the data dir (--data-dir, env CUTOVER_DATA_DIR, default $XDG_STATE_HOME/cutover or
 ~/.local/state/cutover): the API token (generated at first start, mode 0600), state.db,
 the instances' records and logs, the last routing table, and the API socket.
@@ -28,12 +34,13 @@ where every request needs "Authorization: Bearer <token>". A --listen address th
 loopback is refused unless it is served over TLS (--tls-cert, --tls-key) or
 --insecure-non-loopback is given (logged loudly on every start).
 
-At start the last routing table is served at once, running instances are re-adopted and
-deployments in progress resume where they were.
+At start running instances are re-adopted and deployments in progress resume where they
+were; the router serves its last table throughout.
 
 SIGTERM or SIGINT: the API stops accepting calls, deployments in progress are saved (the
-next start resumes them), the router drains connections for up to 30s, and the server exits
-0. Instances keep running and serving, to be re-adopted by the next start.
+next start resumes them), and the server exits 0. The router and the instances keep running
+and serving, to be re-adopted by the next start (stop the router with SIGTERM to its PID; an
+embedded router drains for up to 30s).
 
 --config FILE (YAML or JSON) may set data_dir, socket and listen; flags and environment
 variables override it.`,
@@ -64,6 +71,13 @@ variables override it.`,
 				level = slog.LevelDebug
 			}
 			cfg.Logger = newLogger(cmd.ErrOrStderr(), level)
+			if !embedded {
+				exe, err := handoff.Executable()
+				if err != nil {
+					return err
+				}
+				cfg.RouterExe = exe
+			}
 			return daemon.Run(cmd.Context(), cfg)
 		},
 	}
@@ -75,5 +89,6 @@ variables override it.`,
 	f.StringVar(&cfg.TLSKey, "tls-key", "", "the TLS certificate's private key (PEM)")
 	f.BoolVar(&cfg.InsecureNonLoopback, "insecure-non-loopback", false, "allow a --listen address that is not loopback (no TLS: the token travels in clear)")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log debug detail")
+	f.BoolVar(&embedded, "embedded-router", false, "run the router inside the server (traffic then stops with it) instead of as its own process")
 	return cmd
 }
