@@ -56,7 +56,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if err := os.Chmod(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("restrict data dir: %w", err)
 	}
-	token, err := ensureToken(cfg.DataDir)
+	tok, err := ensureTokens(cfg.DataDir)
 	if err != nil {
 		return err
 	}
@@ -95,7 +95,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 	defer eng.Close() // runs before the router drains and the store closes
 
-	handler := apiserver.New(apiserver.Options{Engine: eng, Router: rt, Token: token, Logger: log,
+	handler := apiserver.New(apiserver.Options{Engine: eng, Router: rt, Token: tok.admin, ReadOnlyToken: tok.readOnly, Logger: log,
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})})
 
 	srv, err := serve(cfg, handler, log)
