@@ -160,6 +160,12 @@ func (c *Client) Rollback(ctx context.Context, name string) (Deployment, error) 
 	return out, c.postJSON(ctx, app(name)+"/rollback", nil, &out)
 }
 
+// WhoAmI reads the role the client's credentials give: RoleAdmin or RoleViewer.
+func (c *Client) WhoAmI(ctx context.Context) (WhoAmI, error) {
+	var out WhoAmI
+	return out, c.get(ctx, "/api/v1/whoami", &out)
+}
+
 // Why says what the app's latest deployment waits for.
 func (c *Client) Why(ctx context.Context, name string) (Why, error) {
 	var out Why

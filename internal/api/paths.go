@@ -8,7 +8,11 @@ import (
 // Where a server keeps its state, and so where the CLI finds its socket and token by default.
 const (
 	SocketFile = "cutover.sock"
-	TokenFile  = "token"
+	// TokenFile holds the admin token: every route.
+	TokenFile = "token"
+	// ReadOnlyTokenFile holds the viewer token: reads and event streams only; every route that
+	// changes something answers 403 forbidden.
+	ReadOnlyTokenFile = "token-readonly"
 )
 
 // DefaultDataDir is the server's data directory unless told otherwise: $CUTOVER_DATA_DIR,

@@ -20,8 +20,14 @@
 //	GET    /api/v1/apps/{app}/signals?window=30s     Signals
 //	GET    /api/v1/events?app=                  text/event-stream of Notice (all apps, or one)
 //	GET    /api/v1/deployments/{id}/events      text/event-stream of Notice for one deployment
+//	GET    /api/v1/whoami                       WhoAmI: the caller's role
 //	GET    /api/openapi.json                    the OpenAPI 3 document of all of the above
 //	GET    /metrics                             Prometheus
+//
+// Over TCP every request needs "Authorization: Bearer <token>": the admin token (TokenFile)
+// may call every route, the read-only token (ReadOnlyTokenFile) only those that change
+// nothing (GETs, the event streams and POST /validate); the others answer it 403 forbidden.
+// The unix socket needs no token and has the admin role.
 package api
 
 import "time"
@@ -70,7 +76,7 @@ type Validation struct {
 // App is one app.
 type App struct {
 	Name   string `json:"name"`
-	Spec   string `json:"spec"` // YAML, defaults filled
+	Spec   string `json:"spec"` // YAML, defaults filled, secret env values shown as ******
 	Blue   string `json:"blue,omitempty"`
 	Active string `json:"active_deployment,omitempty"`
 }
@@ -165,4 +171,16 @@ type VersionSignals struct {
 	P50Ms     float64 `json:"p50_ms"`
 	P90Ms     float64 `json:"p90_ms"`
 	P99Ms     float64 `json:"p99_ms"`
+}
+
+// Roles a caller may have.
+const (
+	RoleAdmin  = "admin"  // the admin token or the unix socket: every route
+	RoleViewer = "viewer" // the read-only token: routes that change nothing
+)
+
+// WhoAmI answers GET /api/v1/whoami: the role the request's credentials give, so a UI can
+// hide what the caller may not do.
+type WhoAmI struct {
+	Role string `json:"role"` // RoleAdmin or RoleViewer
 }

@@ -1,8 +1,9 @@
 // Package apiserver serves cutover's HTTP API (the routes listed in package api) over the
 // control plane: it turns requests into engine operations and engine state into wire types.
 //
-// It owns authentication (a bearer token, or a request marked local because it came over the
-// unix socket), error mapping (every error is an api.Error with a stable code; internal
+// It owns authentication and roles (the admin token, or a request marked local because it
+// came over the unix socket, may call every route; the read-only token only the routes the
+// table marks viewer), error mapping (every error is an api.Error with a stable code; internal
 // detail goes to the log, never to the client), the event stream and the OpenAPI document.
 // Every route is declared once, in the table in routes.go, which both registers the handlers
 // and generates the document, so the two cannot drift.
@@ -13,7 +14,6 @@ package apiserver
 
 import (
 	"context"
-	"crypto/subtle"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -62,6 +62,9 @@ type Options struct {
 	// Token is required as "Authorization: Bearer <token>" on every request not marked
 	// local. An empty Token lets only local requests in.
 	Token string
+	// ReadOnlyToken, if set, is accepted like Token but only for the routes that change
+	// nothing; the others answer it 403 forbidden.
+	ReadOnlyToken string
 	// Logger receives the detail of internal errors; nil discards.
 	Logger *slog.Logger
 	// Metrics is served at /metrics; nil answers 404.
@@ -73,11 +76,13 @@ type server struct {
 	eng     Engine
 	signals Signals
 	token   []byte
-	log     *slog.Logger
-	metrics http.Handler
-	mux     *http.ServeMux
-	routes  []route
-	ping    time.Duration // between keep-alive comments on event streams
+	// readOnly is the viewer's token; empty when there is none.
+	readOnly []byte
+	log      *slog.Logger
+	metrics  http.Handler
+	mux      *http.ServeMux
+	routes   []route
+	ping     time.Duration // between keep-alive comments on event streams
 }
 
 // New returns the API handler. Every request is authenticated before anything else runs.
@@ -86,14 +91,14 @@ func New(opts Options) http.Handler {
 }
 
 func newServer(opts Options) *server {
-	s := &server{eng: opts.Engine, signals: opts.Router, token: []byte(opts.Token), log: opts.Logger,
+	s := &server{eng: opts.Engine, signals: opts.Router, token: []byte(opts.Token), readOnly: []byte(opts.ReadOnlyToken), log: opts.Logger,
 		metrics: opts.Metrics, mux: http.NewServeMux(), ping: 15 * time.Second}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.routes = routeTable()
 	for _, rt := range s.routes {
-		s.mux.Handle(rt.pattern(), s.wrap(rt.handle))
+		s.mux.Handle(rt.pattern(), s.guard(rt, s.wrap(rt.handle)))
 	}
 	return s
 }
@@ -112,7 +117,8 @@ func isLocal(ctx context.Context) bool {
 }
 
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !isLocal(r.Context()) && !s.authorized(r) {
+	role := s.roleOf(r)
+	if role == "" {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="cutover"`)
 		s.writeError(w, r, &api.Error{Status: http.StatusUnauthorized, Code: api.CodeUnauthorized,
 			Message: "missing or wrong token: pass the token from the server's token file as Authorization: Bearer <token>"})
@@ -122,15 +128,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, s.noRoute(r))
 		return
 	}
-	s.mux.ServeHTTP(w, r)
-}
-
-func (s *server) authorized(r *http.Request) bool {
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || len(s.token) == 0 {
-		return false
-	}
-	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), s.token) == 1
+	s.mux.ServeHTTP(w, r.WithContext(withRole(r.Context(), role)))
 }
 
 // noRoute answers a request the mux has no pattern for: 405 when the path exists under

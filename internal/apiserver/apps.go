@@ -38,8 +38,9 @@ func parseSpec(w http.ResponseWriter, r *http.Request) (*spec.App, error) {
 	return spec.Parse(bytes.NewReader(data))
 }
 
+// toApp is an app as the API shows it: its spec with secret values masked (spec.Redacted).
 func toApp(info engine.AppInfo) (api.App, error) {
-	data, err := info.Spec.Marshal()
+	data, err := info.Spec.Redacted().Marshal()
 	if err != nil {
 		return api.App{}, fmt.Errorf("marshal the spec of %s: %w", info.Name, err)
 	}

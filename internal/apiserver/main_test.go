@@ -20,7 +20,10 @@ import (
 	"github.com/cutover/cutover/internal/store"
 )
 
-const testToken = "s3cret-token"
+const (
+	testToken       = "s3cret-token"
+	testViewerToken = "viewer-token"
+)
 
 // rig is a whole control plane (store, process driver, router, engine) behind the API
 // handler on an httptest server, with the real client pointed at it.
@@ -49,7 +52,7 @@ func newRig(t *testing.T) *rig {
 		Tick: 20 * time.Millisecond, JanitorInterval: 100 * time.Millisecond, Logger: testLogger()}); err != nil {
 		t.Fatal(err)
 	}
-	r.srv = httptest.NewServer(New(Options{Engine: r.eng, Router: rt, Token: testToken, Logger: testLogger(),
+	r.srv = httptest.NewServer(New(Options{Engine: r.eng, Router: rt, Token: testToken, ReadOnlyToken: testViewerToken, Logger: testLogger(),
 		Metrics: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "cutover_up 1") })}))
 	r.client = api.NewTCP(r.srv.URL, testToken, nil)
 	t.Cleanup(func() {

@@ -39,6 +39,12 @@ func openAPIDoc(routes []route) map[string]any {
 				"default":               map[string]any{"description": "an error", "content": jsonContent(errRef)},
 			},
 		}
+		op["x-cutover-role"] = api.RoleViewer
+		if !rt.viewer {
+			op["x-cutover-role"] = api.RoleAdmin
+			op["responses"].(map[string]any)["403"] = map[string]any{
+				"description": "forbidden: the token is read-only, and this operation needs the admin token", "content": jsonContent(errRef)}
+		}
 		var params []any
 		enums := map[string][]string{}
 		for _, p := range rt.query {
@@ -70,7 +76,8 @@ func openAPIDoc(routes []route) map[string]any {
 	return map[string]any{
 		"openapi": "3.0.3",
 		"info": map[string]any{"title": "cutover", "version": "v1",
-			"description": "Blue/green and canary deployments with a built-in router. Every request needs Authorization: Bearer <token> (the server's token file) unless it comes over the unix socket."},
+			"description": "Blue/green and canary deployments with a built-in router. Every request needs Authorization: Bearer <token> unless it comes over the unix socket. " +
+				"The admin token (the server's " + api.TokenFile + " file) may call every operation; the read-only token (" + api.ReadOnlyTokenFile + ") only those whose x-cutover-role is viewer, the others answer it 403."},
 		"paths":    paths,
 		"security": []any{map[string]any{"bearer": []any{}}},
 		"components": map[string]any{

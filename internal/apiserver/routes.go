@@ -18,7 +18,10 @@ type route struct {
 	status  int  // the success status
 	resp    any  // a value of the JSON response body's type, or nil for none
 	media   string
-	handle  handlerFunc
+	// viewer lets the read-only token call the route: it changes nothing. Left false, the
+	// route is the admin's alone, so a route added without a thought fails closed.
+	viewer bool
+	handle handlerFunc
 }
 
 // param is a query parameter (in: query) or a path wildcard's enumeration (in: path).
@@ -42,29 +45,30 @@ const (
 func routeTable() []route {
 	appPath := "/api/v1/apps/{app}"
 	return []route{
-		{method: "GET", path: "/api/v1/apps", summary: "List the apps", status: 200, resp: []api.App{}, handle: (*server).listApps},
+		{method: "GET", path: "/api/v1/apps", summary: "List the apps", status: 200, resp: []api.App{}, viewer: true, handle: (*server).listApps},
 		{method: "PUT", path: appPath, summary: "Apply an app's spec (YAML); 400 invalid_spec lists every problem", reqYAML: true, status: 200, resp: api.App{}, handle: (*server).putApp},
-		{method: "POST", path: "/api/v1/validate", summary: "Check a spec (YAML) without storing it", reqYAML: true, status: 200, resp: api.Validation{}, handle: (*server).validate},
-		{method: "GET", path: appPath, summary: "Describe one app", status: 200, resp: api.App{}, handle: (*server).getApp},
+		{method: "POST", path: "/api/v1/validate", summary: "Check a spec (YAML) without storing it", reqYAML: true, status: 200, resp: api.Validation{}, viewer: true, handle: (*server).validate},
+		{method: "GET", path: appPath, summary: "Describe one app", status: 200, resp: api.App{}, viewer: true, handle: (*server).getApp},
 		{method: "DELETE", path: appPath, summary: "Stop an app's instances and forget it", status: 204, handle: (*server).deleteApp},
-		{method: "GET", path: appPath + "/releases", summary: "List an app's releases", status: 200, resp: []api.Release{}, handle: (*server).releases},
+		{method: "GET", path: appPath + "/releases", summary: "List an app's releases", status: 200, resp: []api.Release{}, viewer: true, handle: (*server).releases},
 		{method: "POST", path: appPath + "/deployments", summary: "Deploy a version (409 deployment_in_progress while one runs)", reqJSON: api.DeployRequest{}, status: 201, resp: api.Deployment{}, handle: (*server).deploy},
-		{method: "GET", path: appPath + "/deployments", summary: "An app's deployments, newest first", status: 200, resp: []api.Deployment{}, handle: (*server).history},
-		{method: "GET", path: "/api/v1/deployments/{id}", summary: "One deployment with its events", status: 200, resp: api.Deployment{}, handle: (*server).getDeployment},
+		{method: "GET", path: appPath + "/deployments", summary: "An app's deployments, newest first", status: 200, resp: []api.Deployment{}, viewer: true, handle: (*server).history},
+		{method: "GET", path: "/api/v1/deployments/{id}", summary: "One deployment with its events", status: 200, resp: api.Deployment{}, viewer: true, handle: (*server).getDeployment},
 		{method: "POST", path: appPath + "/{command}", summary: "Send a command to the app's deployment in progress", status: 202, resp: api.Deployment{},
 			query: []param{{name: "command", in: "path", desc: "what to do", enum: commands}}, handle: (*server).command},
 		{method: "POST", path: appPath + "/rollback", summary: "Return traffic to the previous version after a successful deployment", status: 201, resp: api.Deployment{}, handle: (*server).rollback},
-		{method: "GET", path: appPath + "/why", summary: "What the app's latest deployment waits for", status: 200, resp: api.Why{}, handle: (*server).why},
-		{method: "GET", path: appPath + "/instances", summary: "The app's instances", status: 200, resp: []api.Instance{}, handle: (*server).instances},
+		{method: "GET", path: appPath + "/why", summary: "What the app's latest deployment waits for", status: 200, resp: api.Why{}, viewer: true, handle: (*server).why},
+		{method: "GET", path: appPath + "/instances", summary: "The app's instances", status: 200, resp: []api.Instance{}, viewer: true, handle: (*server).instances},
 		{method: "GET", path: appPath + "/logs", summary: "The last lines of the app's instances", status: 200, resp: []api.LogLine{},
-			query: []param{{name: "version", desc: "only this version's instances"}, {name: "lines", desc: "lines per instance (default 100)"}}, handle: (*server).logs},
+			query: []param{{name: "version", desc: "only this version's instances"}, {name: "lines", desc: "lines per instance (default 100)"}}, viewer: true, handle: (*server).logs},
 		{method: "GET", path: appPath + "/signals", summary: "What the router saw of the app per version (error_rate is a fraction from 0 to 1)", status: 200, resp: api.Signals{},
-			query: []param{{name: "window", desc: "a Go duration such as 30s (default 30s)"}}, handle: (*server).signalsOf},
+			query: []param{{name: "window", desc: "a Go duration such as 30s (default 30s)"}}, viewer: true, handle: (*server).signalsOf},
 		{method: "GET", path: "/api/v1/events", summary: "Stream of notices (server-sent events, data: Notice)", status: 200, resp: api.Notice{}, media: mediaEvents,
-			query: []param{{name: "app", desc: "only this app's notices"}}, handle: (*server).events},
-		{method: "GET", path: "/api/v1/deployments/{id}/events", summary: "One deployment's notices: its recorded events, then live ones until it ends", status: 200, resp: api.Notice{}, media: mediaEvents, handle: (*server).deploymentEvents},
-		{method: "GET", path: "/api/openapi.json", summary: "This document", status: 200, handle: (*server).openAPI},
-		{method: "GET", path: "/metrics", summary: "Prometheus metrics", status: 200, media: mediaText, handle: (*server).serveMetrics},
+			query: []param{{name: "app", desc: "only this app's notices"}}, viewer: true, handle: (*server).events},
+		{method: "GET", path: "/api/v1/deployments/{id}/events", summary: "One deployment's notices: its recorded events, then live ones until it ends", status: 200, resp: api.Notice{}, media: mediaEvents, viewer: true, handle: (*server).deploymentEvents},
+		{method: "GET", path: "/api/v1/whoami", summary: "The caller's role: admin (every route) or viewer (the read-only token: only the routes that change nothing)", status: 200, resp: api.WhoAmI{}, viewer: true, handle: (*server).whoami},
+		{method: "GET", path: "/api/openapi.json", summary: "This document", status: 200, viewer: true, handle: (*server).openAPI},
+		{method: "GET", path: "/metrics", summary: "Prometheus metrics", status: 200, media: mediaText, viewer: true, handle: (*server).serveMetrics},
 	}
 }
 

@@ -29,11 +29,16 @@ type env struct {
 	dir    string
 	socket string
 	route  string
+	listen string // the TCP API
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvWith(t, daemon.Config{}) }
+
+// newEnvWith is newEnv with cfg's logger; the data dir, socket and TCP API are the env's.
+func newEnvWith(t *testing.T, cfg daemon.Config) *env {
 	t.Helper()
-	e := &env{t: t, dir: t.TempDir(), route: sampletest.FreeAddr(t)}
+	e := &env{t: t, dir: t.TempDir(), route: sampletest.FreeAddr(t), listen: sampletest.FreeAddr(t)}
+	cfg.DataDir, cfg.Listen = e.dir, e.listen
 	e.socket = daemon.DefaultSocket(e.dir)
 	t.Cleanup(func() { // last: nothing left running
 		d, err := process.New(process.Options{StateDir: filepath.Join(e.dir, "instances")})
@@ -48,7 +53,7 @@ func newEnv(t *testing.T) *env {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- daemon.Run(ctx, daemon.Config{DataDir: e.dir, Listen: sampletest.FreeAddr(t)}) }()
+	go func() { done <- daemon.Run(ctx, cfg) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {

@@ -27,7 +27,8 @@ func newDeployCmd(g *globals) *cobra.Command {
 		Use:   "deploy APP --version V [--set KEY=VALUE ...] [--wait [--timeout D]]",
 		Short: "Deploy a version of an app; prints the deployment's ID",
 		Long: `Starts a deployment of version V of APP with the app's current spec, and prints its ID.
---set adds or overrides environment variables of the new release.
+--set adds or overrides environment variables of the new release; a name the spec lists in
+run.process.secret_env stays secret (shown as ******).
 
 With --wait it follows the deployment, printing each event as it happens, and exits with a
 code per outcome. Reaching an approval gate ends the wait at once with 5: the deployment

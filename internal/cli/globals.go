@@ -28,7 +28,7 @@ func (g *globals) register(root *cobra.Command) {
 	f.StringVar(&g.server, "server", os.Getenv("CUTOVER_SERVER"),
 		"talk to the server over TCP at this URL instead of the socket, e.g. http://127.0.0.1:7070 (env CUTOVER_SERVER)")
 	f.StringVar(&g.token, "token", os.Getenv("CUTOVER_TOKEN"),
-		"bearer token for --server (env CUTOVER_TOKEN; default: the data dir's token file when --server is loopback)")
+		"bearer token for --server (env CUTOVER_TOKEN): the admin token, or the read-only one, which may only read (see: cutover token); default: the data dir's token file when --server is loopback")
 }
 
 func envOr(key, def string) string {

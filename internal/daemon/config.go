@@ -17,7 +17,7 @@ const DefaultListen = "127.0.0.1:7070"
 
 // Config is what `cutover server` needs to know.
 type Config struct {
-	// DataDir holds everything the server keeps: token, state.db, instances/, the router
+	// DataDir holds everything the server keeps: the tokens, state.db, instances/, the router
 	// table and the socket. Default DefaultDataDir().
 	DataDir string
 	// Socket is the unix socket the local CLI talks over (no token needed); default

@@ -53,7 +53,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if err := os.Chmod(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("restrict data dir: %w", err)
 	}
-	token, err := ensureToken(cfg.DataDir)
+	tok, err := ensureTokens(cfg.DataDir)
 	if err != nil {
 		return err
 	}
@@ -88,7 +88,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	go func() { defer close(watched); dp.watch(wctx, eng.ResyncRouter) }()
 	defer func() { stopWatch(); <-watched }()
 
-	handler := apiserver.New(apiserver.Options{Engine: eng, Router: dp.signals, Token: token, Logger: log,
+	handler := apiserver.New(apiserver.Options{Engine: eng, Router: dp.signals, Token: tok.admin, ReadOnlyToken: tok.readOnly, Logger: log,
 		Metrics: promhttp.HandlerFor(prometheus.Gatherers{reg, dp.gather}, promhttp.HandlerOpts{})})
 
 	srv, err := serve(cfg, handler, log)

@@ -13,14 +13,40 @@ import (
 	"github.com/cutover/cutover/internal/api"
 )
 
-// TokenFile is the name of the API token's file inside the data dir.
-const TokenFile = api.TokenFile
+// The names of the API tokens' files inside the data dir: the admin token, which may call
+// every route, and the read-only token, which may only read and follow events.
+const (
+	TokenFile         = api.TokenFile
+	ReadOnlyTokenFile = api.ReadOnlyTokenFile
+)
 
-// ensureToken returns the token kept in dir, generating it (32 random bytes, hex) on first
-// start. The file is written to a temporary name and renamed, so a crash never leaves a
-// half-written token.
-func ensureToken(dir string) (string, error) {
-	path := filepath.Join(dir, TokenFile)
+// tokens are the API's bearer tokens.
+type tokens struct {
+	admin, readOnly string
+}
+
+// ensureTokens returns both tokens kept in dir, generating each one missing.
+func ensureTokens(dir string) (tokens, error) {
+	admin, err := ensureToken(dir, TokenFile)
+	if err != nil {
+		return tokens{}, err
+	}
+	readOnly, err := ensureToken(dir, ReadOnlyTokenFile)
+	if err != nil {
+		return tokens{}, err
+	}
+	if admin == readOnly {
+		return tokens{}, fmt.Errorf("%s and %s in %s hold the same token, which would make every viewer an admin: delete %s and a new one is generated",
+			TokenFile, ReadOnlyTokenFile, dir, ReadOnlyTokenFile)
+	}
+	return tokens{admin: admin, readOnly: readOnly}, nil
+}
+
+// ensureToken returns the token kept in dir/name, generating it (32 random bytes, hex) on
+// first start. The file is written to a temporary name and renamed, so a crash never leaves
+// a half-written token.
+func ensureToken(dir, name string) (string, error) {
+	path := filepath.Join(dir, name)
 	data, err := os.ReadFile(path)
 	if err == nil {
 		tok := strings.TrimSpace(string(data))
@@ -28,12 +54,12 @@ func ensureToken(dir string) (string, error) {
 			return "", fmt.Errorf("token file %s is empty: delete it and a new token is generated", path)
 		}
 		if err := os.Chmod(path, 0o600); err != nil {
-			return "", fmt.Errorf("restrict token file: %w", err)
+			return "", fmt.Errorf("restrict token file %s: %w", path, err)
 		}
 		return tok, nil
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("read token file: %w", err)
+		return "", fmt.Errorf("read token file %s: %w", path, err)
 	}
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
@@ -41,7 +67,7 @@ func ensureToken(dir string) (string, error) {
 	}
 	tok := hex.EncodeToString(b)
 	if err := writeFileAtomic(path, []byte(tok+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("write token file: %w", err)
+		return "", fmt.Errorf("write token file %s: %w", path, err)
 	}
 	return tok, nil
 }

@@ -19,6 +19,7 @@ import (
 type stateStore struct{ e *Engine }
 
 func (st stateStore) Save(_ context.Context, s deploy.State, events []deploy.Event) error {
+	s, events = maskState(st.e.masker(s.App, s.Plan.GreenVersion, s.Plan.BlueVersion), s, events)
 	data, err := json.Marshal(s)
 	if err != nil {
 		return fmt.Errorf("encode deployment %s: %w", s.ID, err)
@@ -114,6 +115,9 @@ func (h hookRunner) Run(ctx context.Context, s deploy.State, w deploy.HookWait) 
 		hk.Webhook = &hooks.Webhook{URL: sh.Webhook.URL}
 	}
 	res := hooks.Runner{}.Run(ctx, hk, info)
+	// Masked before anything cuts the output short, so no part of a secret survives a cut.
+	m := h.e.masker(s.App, s.Plan.GreenVersion)
+	res.Output, res.Reason = m.Mask(res.Output), m.Mask(res.Reason)
 	if res.Output != "" {
 		h.e.log.Info("hook output", "deployment", s.ID, "hook", w.Name, "output", tail(res.Output, 2000))
 	}

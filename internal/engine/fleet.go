@@ -71,7 +71,7 @@ func (f *fleet) Ensure(ctx context.Context, app, version string, count int) ([]d
 		}
 		in, err := f.driver.Start(ctx, f.e.instanceSpec(a, id, version))
 		if err != nil {
-			return nil, fmt.Errorf("start instance %s: %w", id, err)
+			return nil, maskError(f.e.masker(app, version), fmt.Errorf("start instance %s: %w", id, err))
 		}
 		f.mu.Lock()
 		f.known[id] = in
@@ -105,6 +105,7 @@ func (f *fleet) Observe(ctx context.Context, app, version string) ([]deploy.Inst
 			if lines, err := f.driver.Logs(ctx, in, 5); err == nil && len(lines) > 0 {
 				obs.Reason += "; last log lines: " + strings.Join(lines, " | ")
 			}
+			obs.Reason = f.e.masker(app, version).Mask(obs.Reason) // log lines may print a secret
 		}
 		out = append(out, obs)
 	}

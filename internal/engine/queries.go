@@ -132,7 +132,8 @@ type LogLine struct {
 	Instance, Line string
 }
 
-// Logs returns the last lines of each instance of the app (of version, when given).
+// Logs returns the last lines of each instance of the app (of version, when given), with
+// secret values masked.
 func (e *Engine) Logs(ctx context.Context, app, version string, lines int) ([]LogLine, error) {
 	if _, err := e.currentSpec(app); err != nil {
 		return nil, err
@@ -142,13 +143,14 @@ func (e *Engine) Logs(ctx context.Context, app, version string, lines int) ([]Lo
 		if version != "" && v != version {
 			continue
 		}
+		m := e.masker(app, v)
 		for _, in := range e.fleet.of(app, v) {
 			ls, err := e.fleet.driver.Logs(ctx, in, lines)
 			if err != nil {
 				return nil, fmt.Errorf("logs of %s: %w", in.ID, err)
 			}
 			for _, l := range ls {
-				out = append(out, LogLine{Instance: in.ID, Line: l})
+				out = append(out, LogLine{Instance: in.ID, Line: m.Mask(l)})
 			}
 		}
 	}

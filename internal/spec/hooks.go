@@ -143,6 +143,15 @@ type CommandHook struct {
 	// Default: none.
 	// Example: {DATABASE_URL: "postgres://localhost/shop"}
 	Env map[string]string `yaml:"env,omitempty"`
+
+	// Names of variables in env whose values are secret, treated like run.process.secret_env:
+	// the hook gets the real values, everything cutover shows has them replaced by `******`
+	// (the hook's output included). Names listed in run.process.secret_env are secret here
+	// too without being repeated.
+	//
+	// Default: none.
+	// Example: [DATABASE_URL]
+	SecretEnv []string `yaml:"secret_env,omitempty,flow"`
 }
 
 // Webhook tells another system about the deployment and lets it decide: cutover POSTs JSON
@@ -183,6 +192,9 @@ func (h *Hook) defaults(a *App) {
 		if len(x.Env) == 0 {
 			x.Env = nil
 		}
+		if len(x.SecretEnv) == 0 {
+			x.SecretEnv = nil
+		}
 	}
 }
 
@@ -210,6 +222,7 @@ func (h *Hook) validate(c *checker, path string, a *App) {
 			c.add(path+".command.argv", "required: the program and its arguments, like [\"./migrate\", \"up\"]")
 		}
 		c.env(path+".command.env", x.Env)
+		c.secretEnv(path+".command.secret_env", x.SecretEnv, x.Env)
 	}
 	if x := h.Webhook; x != nil {
 		c.httpURL(path+".webhook.url", x.URL)

@@ -67,8 +67,12 @@ type Process struct {
 	// Example: {LOG_LEVEL: info, DB_PASSWORD: s3cret}
 	Env map[string]string `yaml:"env,omitempty"`
 
-	// Names of variables in env whose values are secret: they are never logged, shown in the
-	// UI or returned by the API.
+	// Names of variables in env whose values are secret. Instances get the real values; the
+	// API, the CLI and cutover's log show them as `******`, and wherever a value of 4
+	// characters or more appears in output cutover records or serves (hook output, the last
+	// log lines of an instance in a deployment's events, `cutover logs`), it is replaced by
+	// `******` too. Hook env variables of the same names are secret as well. Do not pass a
+	// secret as $NAME in command: arguments are visible to every local user (ps).
 	//
 	// Default: none.
 	// Example: [DB_PASSWORD]
@@ -150,11 +154,7 @@ func (r *Run) validate(c *checker, path string) {
 			c.add(pp+".command", "required: the program and its arguments, like [\"./web\", \"--port\", \"$PORT\"]")
 		}
 		c.env(pp+".env", p.Env)
-		for i, name := range p.SecretEnv {
-			if _, ok := p.Env[name]; !ok {
-				c.add(index(pp+".secret_env", i), "%q is not a variable in env", clip(name))
-			}
-		}
+		c.secretEnv(pp+".secret_env", p.SecretEnv, p.Env)
 	}
 	if !(r.Instances >= 1 && r.Instances <= maxInstances) {
 		c.add(path+".instances", "must be between 1 and %d, got %d", maxInstances, r.Instances)

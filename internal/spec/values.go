@@ -167,6 +167,15 @@ func (c *checker) env(path string, env map[string]string) {
 	}
 }
 
+// secretEnv reports secret names that are not variables of env.
+func (c *checker) secretEnv(path string, names []string, env map[string]string) {
+	for i, name := range names {
+		if _, ok := env[name]; !ok {
+			c.add(index(path, i), "%q is not a variable in env", clip(name))
+		}
+	}
+}
+
 func (c *checker) envName(path, name string) {
 	switch {
 	case !envRE.MatchString(name):

@@ -26,11 +26,14 @@ The router keeps serving, with the last split, while the server is stopped, kill
 restarting; the server restarts it if it dies. --embedded-router runs it inside the server
 instead (then stopping the server stops traffic). Everything cutover keeps lives in
 the data dir (--data-dir, env CUTOVER_DATA_DIR, default $XDG_STATE_HOME/cutover or
-~/.local/state/cutover): the API token (generated at first start, mode 0600), state.db,
-the instances' records and logs, the last routing table, and the API socket.
+~/.local/state/cutover; mode 0700, every file in it 0600): the API tokens, state.db, the
+instances' records and logs, the last routing table, and the API socket.
 
 The API is served on the unix socket (--socket, default <data dir>/cutover.sock; mode 0600, no token needed) and on --listen over TCP,
-where every request needs "Authorization: Bearer <token>". A --listen address that is not
+where every request needs "Authorization: Bearer <token>". Two tokens are generated at first
+start: token (admin, every route) and token-readonly (a viewer's: reads and event streams;
+anything that would change something answers 403). ` + "`cutover token [--read-only]`" + ` prints
+them; delete a file and restart to replace its token. A --listen address that is not
 loopback is refused unless it is served over TLS (--tls-cert, --tls-key) or
 --insecure-non-loopback is given (logged loudly on every start).
 

@@ -1,0 +1,149 @@
+package spec
+
+import (
+	"maps"
+	"slices"
+	"strings"
+)
+
+// Mask stands for a secret value wherever cutover shows a spec, or output that held one.
+const Mask = "******"
+
+// MinMaskLen is the shortest secret value a Masker looks for in free text. Shorter values
+// are still replaced in a Redacted spec, but searching text for them would mask ordinary
+// words and numbers and tell more about the secret than it hides.
+const MinMaskLen = 4
+
+// secretNames is the set of run.process.env names listed in run.process.secret_env.
+func (a *App) secretNames() map[string]bool {
+	names := map[string]bool{}
+	if p := a.Run.Process; p != nil {
+		for _, n := range p.SecretEnv {
+			names[n] = true
+		}
+	}
+	return names
+}
+
+// hookSecret reports whether name is secret in command hook x: listed in its own secret_env
+// or in run.process.secret_env (runSecret).
+func hookSecret(x *CommandHook, name string, runSecret map[string]bool) bool {
+	return runSecret[name] || slices.Contains(x.SecretEnv, name)
+}
+
+// Redacted returns a copy of a in which the value of every secret variable is Mask: the
+// run.process.env names listed in run.process.secret_env, and a command hook's env names
+// listed in its own secret_env or in run.process.secret_env. It is what every outward path
+// (the API, the CLI, logs) shows of a spec; a itself, the stored spec and the instances'
+// environment keep the real values.
+//
+// a is not changed. The copy has its own run.process, hooks and env maps, the only parts it
+// changes; the other fields share their maps and slices with a, so treat it as read-only.
+func (a *App) Redacted() *App {
+	out := *a
+	secret := a.secretNames()
+	if p := a.Run.Process; p != nil {
+		cp := *p
+		cp.Env = maskValues(p.Env, func(name string) bool { return secret[name] })
+		cp.Command = slices.Clone(p.Command)
+		cp.SecretEnv = slices.Clone(p.SecretEnv)
+		out.Run.Process = &cp
+	}
+	if a.Hooks != nil {
+		out.Hooks = slices.Clone(a.Hooks)
+		for i := range out.Hooks {
+			x := out.Hooks[i].Command
+			if x == nil {
+				continue
+			}
+			cp := *x
+			cp.Env = maskValues(x.Env, func(name string) bool { return hookSecret(x, name, secret) })
+			cp.Argv = slices.Clone(x.Argv)
+			cp.SecretEnv = slices.Clone(x.SecretEnv)
+			out.Hooks[i].Command = &cp
+		}
+	}
+	return &out
+}
+
+// maskValues copies env with the values of secret names replaced by Mask.
+func maskValues(env map[string]string, secret func(string) bool) map[string]string {
+	if env == nil {
+		return nil
+	}
+	out := maps.Clone(env)
+	for name := range out {
+		if secret(name) {
+			out[name] = Mask
+		}
+	}
+	return out
+}
+
+// Secrets returns the values of a's secret variables (see Redacted), without duplicates.
+func (a *App) Secrets() []string {
+	var out []string
+	add := func(v string) {
+		if v != "" && !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	secret := a.secretNames()
+	if p := a.Run.Process; p != nil {
+		for name := range secret {
+			add(p.Env[name])
+		}
+	}
+	for _, h := range a.Hooks {
+		if x := h.Command; x != nil {
+			for name, v := range x.Env {
+				if hookSecret(x, name, secret) {
+					add(v)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// Masker replaces secret values in free text, such as a hook's output or an instance's log
+// lines. The zero Masker changes nothing.
+type Masker struct {
+	r *strings.Replacer
+}
+
+// NewMasker masks the secrets of every app given (nil ones are skipped), for output that may
+// come from any of them: the current spec and the releases of one app, say. Values shorter
+// than MinMaskLen are left alone (see there).
+func NewMasker(apps ...*App) Masker {
+	var secrets []string
+	for _, a := range apps {
+		if a == nil {
+			continue
+		}
+		for _, v := range a.Secrets() {
+			if len(v) >= MinMaskLen && !slices.Contains(secrets, v) {
+				secrets = append(secrets, v)
+			}
+		}
+	}
+	if len(secrets) == 0 {
+		return Masker{}
+	}
+	// The replacer tries its pairs in order at each position: longest first, so a secret
+	// that contains another is masked whole.
+	slices.SortFunc(secrets, func(x, y string) int { return len(y) - len(x) })
+	pairs := make([]string, 0, 2*len(secrets))
+	for _, v := range secrets {
+		pairs = append(pairs, v, Mask)
+	}
+	return Masker{r: strings.NewReplacer(pairs...)}
+}
+
+// Mask returns s with every secret value in it replaced by Mask.
+func (m Masker) Mask(s string) string {
+	if m.r == nil {
+		return s
+	}
+	return m.r.Replace(s)
+}
