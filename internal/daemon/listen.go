@@ -58,7 +58,7 @@ func serve(cfg Config, h http.Handler, log *slog.Logger) (*servers, error) {
 		cancel()
 		return nil, err
 	}
-	local := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
+	local := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: apiIdleTimeout,
 		BaseContext: func(net.Listener) context.Context { return base },
 		ConnContext: func(ctx context.Context, _ net.Conn) context.Context { return apiserver.WithLocal(ctx) }}
 	s.start(local, unixLn)
@@ -68,7 +68,7 @@ func serve(cfg Config, h http.Handler, log *slog.Logger) (*servers, error) {
 			s.shutdown()
 			return nil, fmt.Errorf("API listener on %s: %w", cfg.Listen, err)
 		}
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: apiIdleTimeout,
 			BaseContext: func(net.Listener) context.Context { return base }}
 		if cfg.TLSCert != "" {
 			cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
@@ -134,3 +134,7 @@ func listenUnix(path string) (net.Listener, error) {
 	}
 	return ln, nil
 }
+
+// apiIdleTimeout closes keep-alive API connections a client left idle, so clients that
+// forget theirs cannot pile up descriptors in a long-running server.
+const apiIdleTimeout = 2 * time.Minute

@@ -195,8 +195,18 @@ func (t *traffic) Health(app string) map[string]deploy.Health {
 	return out
 }
 
+// splitGuard is left out of the start of a step's window when its split is checked: the
+// router's signal windows start at a sample (taken every 250ms) and the weight takes effect
+// a moment after the step begins, so without it the window would include traffic at the
+// previous weight and report a split that was never set.
+const splitGuard = 500 * time.Millisecond
+
 func (t *traffic) Split(app string, since time.Time) deploy.Split {
-	sig, ok := t.r.Signals(app, time.Since(since))
+	window := time.Since(since) - splitGuard
+	if window <= 0 {
+		return deploy.Split{}
+	}
+	sig, ok := t.r.Signals(app, window)
 	if !ok {
 		return deploy.Split{}
 	}

@@ -61,6 +61,9 @@ func (h *listenerHandler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		w.Header().Add("Set-Cookie", bucketCookie(app.bucketName, ch.setBucket))
 	}
 	px := proxy{r: h.r, snap: snap, app: app, pool: p, w: w, req: req, start: start}
+	if p == ch.pool {
+		px.other = ch.other
+	}
 	px.serve(b)
 }
 

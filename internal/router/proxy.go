@@ -23,6 +23,7 @@ type proxy struct {
 	snap  *snapshot
 	app   *appRoute
 	pool  *pool
+	other *pool // where a request nobody in pool could take may go; nil when forced
 	w     http.ResponseWriter
 	req   *http.Request
 	start time.Time
@@ -44,7 +45,7 @@ func (p *proxy) serve(b *backend) {
 	}
 	lim := p.app.limits
 	ctx := p.req.Context()
-	for retried := false; ; retried = true {
+	for tries := 0; ; tries++ {
 		b.inflight.Add(1)
 		c, reused, err := b.get(ctx, time.Duration(lim.DialTimeout))
 		if err == nil {
@@ -52,15 +53,14 @@ func (p *proxy) serve(b *backend) {
 			if err = p.exchange(b, c, reused); err == nil {
 				return
 			}
-			// A stale keep-alive connection, then a refused redial: nothing reached the
-			// instance or the client, so this is a connection failure like any other.
+			// A stale keep-alive connection and a refused redial, or an idempotent request
+			// the instance dropped without answering: the client has seen nothing yet.
 		} else {
 			b.abandon()
 		}
 		p.connectFailed(b, err)
-		// Nothing was sent: try once more on another instance of the same version.
-		if !retried && ctx.Err() == nil {
-			if next := p.pool.pick(time.Now().UnixNano(), b); next != nil {
+		if tries < maxRetries && ctx.Err() == nil {
+			if next := p.retryOn(b, tries == 0); next != nil {
 				b = next
 				continue
 			}
@@ -69,6 +69,27 @@ func (p *proxy) serve(b *backend) {
 		plain(p.w, http.StatusBadGateway, "cutover: cannot connect to "+p.app.name+" ("+p.pool.role+")\n")
 		return
 	}
+}
+
+// maxRetries bounds the instances a request that reached none is tried on after the first.
+const maxRetries = 2
+
+// retryOn picks where a request that reached nobody goes next: on the first retry another
+// instance of the same version, then (unless the version was forced) the other version, as
+// when a pool has nobody available at all. A killed or crashed instance thus costs the
+// client nothing.
+func (p *proxy) retryOn(failed *backend, first bool) *backend {
+	now := time.Now().UnixNano()
+	if first {
+		if next := p.pool.pick(now, failed); next != nil {
+			return next
+		}
+	}
+	if p.other == nil || len(p.other.backends) == 0 {
+		return nil
+	}
+	p.pool, p.other = p.other, nil
+	return p.pool.pick(now, failed)
 }
 
 // exchange sends the request on c and copies the response back, recording it on b. It
@@ -90,6 +111,9 @@ func (p *proxy) exchange(b *backend, c *upConn, reused bool) error {
 		if errors.As(err, &re) {
 			return re.err
 		}
+		if p.replayable(err) {
+			return err
+		}
 		status = p.fail(err)
 		return nil
 	}
@@ -106,6 +130,20 @@ func (p *proxy) exchange(b *backend, c *upConn, reused bool) error {
 		panic(http.ErrAbortHandler)
 	}
 	return nil
+}
+
+// replayable reports an exchange the caller may send to another instance: the instance
+// closed the connection without a byte of answer, and the request is idempotent with no
+// body (RFC 9110 9.2.2), so sending it again is safe even if the instance acted on it.
+func (p *proxy) replayable(err error) bool {
+	if p.body != nil || p.req.Context().Err() != nil || !isStale(err) {
+		return false
+	}
+	switch p.req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return true
+	}
+	return false
 }
 
 // redialError is a failed dial that replaced a stale connection: nothing was sent.

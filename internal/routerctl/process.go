@@ -97,7 +97,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	srv := &http.Server{Handler: newHandler(&control{r: p.r, status: p.status, upgrade: p.upgrade, gate: p.gate}),
-		ReadHeaderTimeout: 5 * time.Second}
+		ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 2 * time.Minute}
 	go func() { _ = srv.Serve(p.ctl) }()
 	upgrading := in.Upgrading()
 	if err := in.Ready(); err != nil {

@@ -17,6 +17,7 @@ type Load struct {
 	sent, failed atomic.Int64
 	mu           sync.Mutex
 	byVersion    map[string]int
+	badVersion   map[string]int // failures by the version that answered ("" for none)
 	errs         []string
 	stop         chan struct{}
 	wg           sync.WaitGroup
@@ -24,7 +25,7 @@ type Load struct {
 
 // StartLoad starts workers against url until End (registered as a cleanup) or 10 minutes.
 func StartLoad(t testing.TB, url string, workers int) *Load {
-	l := &Load{byVersion: map[string]int{}, stop: make(chan struct{})}
+	l := &Load{byVersion: map[string]int{}, badVersion: map[string]int{}, stop: make(chan struct{})}
 	for range workers {
 		l.wg.Add(1)
 		go l.work(url)
@@ -47,14 +48,14 @@ func (l *Load) work(url string) {
 		l.sent.Add(1)
 		resp, err := c.Get(url)
 		if err != nil {
-			l.fail(err.Error())
+			l.fail("", err.Error())
 			continue
 		}
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		v := resp.Header.Get("X-Version")
 		if resp.StatusCode != http.StatusOK {
-			l.fail(fmt.Sprintf("status %d from %q", resp.StatusCode, v))
+			l.fail(v, fmt.Sprintf("status %d from %q", resp.StatusCode, v))
 			continue
 		}
 		l.mu.Lock()
@@ -64,9 +65,10 @@ func (l *Load) work(url string) {
 	}
 }
 
-func (l *Load) fail(msg string) {
+func (l *Load) fail(version, msg string) {
 	l.failed.Add(1)
 	l.mu.Lock()
+	l.badVersion[version]++
 	if len(l.errs) < 10 {
 		l.errs = append(l.errs, msg)
 	}
@@ -83,6 +85,17 @@ func (l *Load) ByVersion() map[string]int {
 	defer l.mu.Unlock()
 	out := make(map[string]int, len(l.byVersion))
 	for k, v := range l.byVersion {
+		out[k] = v
+	}
+	return out
+}
+
+// FailedByVersion counts failures by the version that answered them ("" when none did).
+func (l *Load) FailedByVersion() map[string]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make(map[string]int, len(l.badVersion))
+	for k, v := range l.badVersion {
 		out[k] = v
 	}
 	return out

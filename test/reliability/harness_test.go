@@ -1,0 +1,334 @@
+package reliability_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cutover/cutover/internal/api"
+	"github.com/cutover/cutover/internal/routerctl"
+	"github.com/cutover/cutover/internal/runtime/process"
+	"github.com/cutover/cutover/internal/sampleapp/sampletest"
+)
+
+var (
+	buildOnce sync.Once
+	buildDir  string
+	exe       string
+)
+
+func TestMain(m *testing.M) {
+	d, err := os.MkdirTemp("", "cutover-reliability-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	buildDir = d
+	code := m.Run()
+	_ = os.RemoveAll(d)
+	os.Exit(code)
+}
+
+// cluster is one machine's cutover: a server process (which starts its router process)
+// over a data dir, driven through the API socket.
+type cluster struct {
+	t        *testing.T
+	dir      string
+	listen   string // the app's production listener
+	c        *api.Client
+	server   *exec.Cmd
+	done     chan error
+	restarts int
+	rc       *routerctl.Client // the router's control socket
+	metrics  *http.Client      // the server's /metrics, over its socket
+}
+
+func newCluster(t *testing.T) *cluster {
+	t.Helper()
+	buildOnce.Do(func() { exe = sampletest.BuildCutover(t, buildDir) })
+	if exe == "" {
+		t.Fatal("the cutover binary did not build")
+	}
+	cl := &cluster{t: t, dir: t.TempDir(), listen: sampletest.FreeAddr(t)}
+	cl.c = api.NewUnix(filepath.Join(cl.dir, "cutover.sock"))
+	cl.rc = routerctl.NewClient(routerctl.SocketPath(cl.dir), nil)
+	cl.metrics = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", filepath.Join(cl.dir, "cutover.sock"))
+		}}}
+	t.Cleanup(cl.cleanup)
+	cl.start()
+	return cl
+}
+
+// start runs `cutover server` and waits until its API answers.
+func (cl *cluster) start() {
+	t := cl.t
+	t.Helper()
+	logf, err := os.OpenFile(filepath.Join(cl.dir, fmt.Sprintf("server-%d.log", cl.restarts)), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl.restarts++
+	cmd := exec.Command(exe, "server", "--data-dir", cl.dir, "--listen", "")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	logf.Close()
+	cl.server, cl.done = cmd, make(chan error, 1)
+	go func() { cl.done <- cmd.Wait() }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_, err := cl.c.Apps(ctx)
+		cancel()
+		if err == nil {
+			return
+		}
+		select {
+		case err := <-cl.done:
+			cl.server = nil
+			t.Fatalf("cutover server exited at start: %v\n%s", err, cl.logs())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cutover server did not answer within 30s: %v\n%s", err, cl.logs())
+		}
+	}
+}
+
+// kill9 kills the server process with SIGKILL and reaps it. The router and the instances
+// are other processes and go on.
+func (cl *cluster) kill9() {
+	cl.t.Helper()
+	if err := cl.server.Process.Signal(syscall.SIGKILL); err != nil {
+		cl.t.Fatal(err)
+	}
+	<-cl.done
+	cl.server = nil
+}
+
+func (cl *cluster) stopServer() {
+	if cl.server == nil {
+		return
+	}
+	_ = cl.server.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-cl.done:
+	case <-time.After(20 * time.Second):
+		_ = cl.server.Process.Kill()
+		<-cl.done
+		cl.t.Errorf("cutover server did not stop within 20s of SIGTERM")
+	}
+	cl.server = nil
+}
+
+// cleanup stops the server, the router and every instance, and shows the logs on failure.
+func (cl *cluster) cleanup() {
+	cl.stopServer()
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	if err := routerctl.Stop(ctx, cl.dir); err != nil {
+		cl.t.Errorf("stop the router: %v", err)
+	}
+	if d, err := process.New(process.Options{StateDir: filepath.Join(cl.dir, "instances")}); err == nil {
+		ins, _ := d.List(ctx)
+		for _, in := range ins {
+			_ = d.Stop(ctx, in, 2*time.Second)
+		}
+	}
+	if cl.t.Failed() {
+		cl.t.Logf("logs:\n%s", cl.logs())
+	}
+}
+
+func (cl *cluster) logs() string {
+	var b strings.Builder
+	files, _ := filepath.Glob(filepath.Join(cl.dir, "*.log"))
+	for _, f := range files {
+		data, _ := os.ReadFile(f)
+		if len(data) > 8000 {
+			data = data[len(data)-8000:]
+		}
+		fmt.Fprintf(&b, "--- %s\n%s\n", filepath.Base(f), data)
+	}
+	return b.String()
+}
+
+// baseSpec is the app without strategy: the sample app from the cutover binary, two
+// instances with fast health checks.
+func (cl *cluster) baseSpec() string {
+	return fmt.Sprintf(`app: web
+routes: [{listen: %q}]
+run:
+  process:
+    command: [%q, sample-app]
+  instances: 2
+  stop_grace: 2s
+health: {path: /healthz, interval: 100ms, timeout: 500ms, healthy_threshold: 1, startup_grace: 10s}
+`, cl.listen, exe)
+}
+
+// slowCanary makes every phase last long enough to be killed in: two canary steps judged on
+// errors, a slow hook when green is healthy and one at full traffic.
+const slowCanary = `strategy:
+  canary:
+    steps:
+      - {weight: 10, pause: 1500ms}
+      - {weight: 50, pause: 1500ms}
+hooks:
+  - {name: slow-check, at: green_healthy, command: {argv: [sleep, "1"]}}
+  - {name: slow-notify, at: after_full_traffic, command: {argv: [sleep, "1"]}}
+analysis:
+  interval: 500ms
+  window: 2s
+  min_requests: 20
+  checks: [{name: errors, error_rate: {max: 2}}]
+keep_warm: 2s
+drain_timeout: 1s
+deadlines: {deployment: 60s}
+`
+
+func (cl *cluster) applySlow() { cl.applyYAML(cl.baseSpec() + slowCanary) }
+
+func (cl *cluster) applyYAML(y string) {
+	cl.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := cl.c.Apply(ctx, "web", []byte(y)); err != nil {
+		cl.t.Fatal(err)
+	}
+}
+
+func (cl *cluster) deploy(version string, set map[string]string) api.Deployment {
+	cl.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	d, err := cl.c.Deploy(ctx, "web", api.DeployRequest{Version: version, Set: set})
+	if err != nil {
+		cl.t.Fatal(err)
+	}
+	return d
+}
+
+// waitFor polls the deployment until cond holds, for at most timeout.
+func (cl *cluster) waitFor(id, what string, timeout time.Duration, cond func(api.Deployment) bool) api.Deployment {
+	cl.t.Helper()
+	deadline := time.Now().Add(timeout)
+	var d api.Deployment
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		got, err := cl.c.Deployment(ctx, id)
+		cancel()
+		if err == nil {
+			d = got
+			if cond(d) {
+				return d
+			}
+		}
+		if time.Now().After(deadline) {
+			cl.t.Fatalf("deployment %s: not %s within %s; last: phase %s step %d reason %q (err %v)", id, what, timeout, d.Phase, d.Step, d.Reason, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func (cl *cluster) waitTerminal(id string) api.Deployment {
+	return cl.waitFor(id, "terminal", 90*time.Second, func(d api.Deployment) bool { return d.Terminal })
+}
+
+// instancePIDs are the PIDs of the instances of version that the process driver records.
+func (cl *cluster) instancePIDs(version string) []int {
+	cl.t.Helper()
+	files, _ := filepath.Glob(filepath.Join(cl.dir, "instances", "instances", "*.json"))
+	var pids []int
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		var rec struct {
+			Release string `json:"release"`
+			Handle  struct {
+				PID int `json:"pid"`
+			} `json:"handle"`
+		}
+		if err := json.Unmarshal(data, &rec); err != nil {
+			cl.t.Fatalf("instance record %s: %v", f, err)
+		}
+		if rec.Release == version && rec.Handle.PID > 0 {
+			pids = append(pids, rec.Handle.PID)
+		}
+	}
+	return pids
+}
+
+// usage is what a process holds: open descriptors and resident memory.
+type usage struct {
+	fds   int
+	rssKB int
+}
+
+func usageOf(pid int) usage {
+	var u usage
+	ents, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	u.fds = len(ents)
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return u
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			u.rssKB, _ = strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
+		}
+	}
+	return u
+}
+
+// metric reads one unlabelled gauge from the server's /metrics (which includes the router's).
+func (cl *cluster) metric(name string) float64 {
+	cl.t.Helper()
+	resp, err := cl.metrics.Get("http://cutover/metrics")
+	if err != nil {
+		cl.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				cl.t.Fatalf("metric %s: %v", name, err)
+			}
+			return f
+		}
+	}
+	cl.t.Fatalf("metric %s not served", name)
+	return 0
+}
+
+func (cl *cluster) routerPID() int {
+	cl.t.Helper()
+	st, err := cl.rc.Ping(context.Background())
+	if err != nil {
+		cl.t.Fatal(err)
+	}
+	return st.PID
+}
