@@ -122,6 +122,11 @@ func open(path string, ms []migration) (*Store, error) {
 	case err != nil:
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
+	// It holds secret env values: keep it private even if it was created or copied looser.
+	if err := os.Chmod(path, 0o600); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("open store %s: restrict it to its owner: %w", path, err)
+	}
 	s := &Store{db: db, path: path, now: time.Now}
 	if err := s.migrate(ms); err != nil {
 		_ = db.Close()
