@@ -1,6 +1,7 @@
 package reliability_test
 
 import (
+	"context"
 	"strings"
 	"syscall"
 	"testing"
@@ -172,4 +173,47 @@ func alivePIDs(pids []int) []int {
 		}
 	}
 	return out
+}
+
+// TestKilledRouterIsRestartedByTheServer kills the router process with SIGKILL. Requests in
+// the gap fail (nothing holds the listeners), but the server starts a new router within a
+// couple of seconds, which serves the saved table, and deployments go on.
+func TestKilledRouterIsRestartedByTheServer(t *testing.T) {
+	cl := newCluster(t)
+	cl.applySlow()
+	if d := cl.waitTerminal(cl.deploy("v1", nil).ID); d.Phase != "succeeded" {
+		t.Fatalf("v1: %s (%s)", d.Phase, d.Reason)
+	}
+	load := sampletest.StartLoad(t, "http://"+cl.listen+"/", 4)
+	load.WaitSent(t, 100, 20*time.Second)
+	old := cl.routerPID()
+	killed := time.Now()
+	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if st, err := cl.rc.Ping(context.Background()); err == nil && st.PID != old {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no new router process 20s after the old one was killed")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	back := time.Since(killed)
+	failedInGap := load.Failed()
+	before := load.ByVersion()["v1"]
+	load.WaitSent(t, 200, 20*time.Second)
+	if load.ByVersion()["v1"] < before+100 {
+		t.Fatalf("v1 answered %d requests after the restart, want 100 more", load.ByVersion()["v1"]-before)
+	}
+	if f := load.Failed(); f != failedInGap {
+		t.Fatalf("%d requests failed after the new router served: %v", f-failedInGap, load.Errors())
+	}
+	if d := cl.waitTerminal(cl.deploy("v2", nil).ID); d.Phase != "succeeded" {
+		t.Fatalf("v2 after the router restart: %s (%s)", d.Phase, d.Reason)
+	}
+	load.End()
+	t.Logf("router killed: a new one served after %s; %d requests failed in the gap", back.Round(10*time.Millisecond), failedInGap)
 }
