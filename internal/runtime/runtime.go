@@ -71,6 +71,23 @@ type InstanceSpec struct {
 	// Env holds extra environment variables. The driver adds the Env* variables, which win
 	// over entries of the same name here.
 	Env map[string]string
+	// Container holds what container drivers need beyond Image, Argv (the container's
+	// command) and Env; nil takes their defaults. Drivers that run commands ignore it.
+	Container *ContainerSpec
+}
+
+// ContainerSpec is the part of an instance only container drivers use.
+type ContainerSpec struct {
+	// Entrypoint replaces the image's entrypoint when set.
+	Entrypoint []string
+	// Port is the port the app serves on inside the container; the driver publishes it on
+	// the host at a port of its choosing and sets PORT to it. 0 means 8080.
+	Port int
+	// MemoryBytes and NanoCPUs limit the container (0: no limit). 1e9 NanoCPUs is one CPU.
+	MemoryBytes int64
+	NanoCPUs    int64
+	// Network is the network to attach the container to; "" is the engine's default bridge.
+	Network string
 }
 
 // Validate reports every problem of the fields all drivers need (ID, App, Release), with
