@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/signal"
+	"syscall"
 	"testing"
 
 	"github.com/cutover/cutover/internal/cli"
@@ -12,10 +14,18 @@ import (
 )
 
 // TestMain lets the test binary stand in for the cutover binary: `demo` runs
-// "<this binary> sample-app" for its instances.
+// "<this binary> sample-app" for its instances and "<this binary> router ..." for its router.
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == "sample-app" {
-		os.Exit(sampleapp.Main())
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "sample-app":
+			os.Exit(sampleapp.Main())
+		case "router":
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			code := cli.Main(ctx, os.Args[1:], os.Stdout, os.Stderr, Commands()...)
+			stop()
+			os.Exit(code)
+		}
 	}
 	os.Exit(m.Run())
 }
