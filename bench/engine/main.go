@@ -23,6 +23,7 @@ import (
 	"github.com/cutover/cutover/internal/deploy"
 	"github.com/cutover/cutover/internal/engine"
 	"github.com/cutover/cutover/internal/router"
+	"github.com/cutover/cutover/internal/runtime"
 	"github.com/cutover/cutover/internal/runtime/process"
 	"github.com/cutover/cutover/internal/sampleapp"
 	"github.com/cutover/cutover/internal/spec"
@@ -65,7 +66,7 @@ func newRig() (*rig, error) {
 		return nil, err
 	}
 	r.router = router.New(router.Options{SampleInterval: 100 * time.Millisecond, DrainTimeout: time.Second})
-	r.eng, err = engine.New(context.Background(), engine.Options{Router: r.router, Driver: r.driver, Store: r.store,
+	r.eng, err = engine.New(context.Background(), engine.Options{Router: r.router, Drivers: map[string]runtime.Driver{process.Name: r.driver}, Store: r.store,
 		Tick: 10 * time.Millisecond, JanitorInterval: 200 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
 	return r, err
 }
