@@ -178,7 +178,7 @@ func (d *Driver) Ping(ctx context.Context) error {
 // its address and the usual causes.
 func (d *Driver) engineErr(err error) error {
 	if client.IsErrConnectionFailed(err) {
-		return fmt.Errorf("cannot reach the Docker engine at %s: %w; is dockerd running, and is DOCKER_HOST (or the server's docker host setting) its address?", d.host, err)
+		return fmt.Errorf("cannot reach the Docker engine at %s: %w; is dockerd running there? If it listens elsewhere, set DOCKER_HOST to its address", d.host, err)
 	}
 	return err
 }

@@ -45,7 +45,7 @@ func main() {
 				b[i] = 1
 			}
 			keep = append(keep, b)
-			if len(keep)%16 == 0 {
+			if len(keep)%2 == 0 {
 				fmt.Printf("allocated %d MiB\n", len(keep))
 			}
 		}
