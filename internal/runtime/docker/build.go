@@ -41,6 +41,15 @@ func (d *Driver) Build(ctx context.Context, contextDir, dockerfile, tag string, 
 		pw.CloseWithError(err)
 		tarDone <- err
 	}()
+	// contextErr ends the sending of the context and returns its own failure, if it had one:
+	// then it is the cause of whatever the engine said.
+	contextErr := func() error {
+		pr.CloseWithError(errBuildEnded)
+		if err := <-tarDone; err != nil && !errors.Is(err, errBuildEnded) && !errors.Is(err, io.ErrClosedPipe) {
+			return fmt.Errorf("docker: build %s: send the build context: %w", tag, err)
+		}
+		return nil
+	}
 	res, err := d.cli.ImageBuild(ctx, pr, client.ImageBuildOptions{
 		Tags:        []string{tag},
 		Dockerfile:  filepath.ToSlash(filepath.Clean(dockerfile)),
@@ -49,22 +58,29 @@ func (d *Driver) Build(ctx context.Context, contextDir, dockerfile, tag string, 
 		Version:     build.BuilderV1,
 	})
 	if err != nil {
-		pr.CloseWithError(err)
-		<-tarDone
+		if cerr := contextErr(); cerr != nil {
+			return cerr
+		}
 		return fmt.Errorf("docker: build %s from %s: %w", tag, contextDir, d.engineErr(err))
 	}
 	defer res.Body.Close()
 	p := &progress{out: out}
 	err = p.read(res.Body)
-	pr.CloseWithError(errors.New("build ended")) // the engine may stop reading early on failure
-	if terr := <-tarDone; terr != nil && err == nil && !errors.Is(terr, io.ErrClosedPipe) {
-		err = fmt.Errorf("send the build context: %w", terr)
+	if cerr := contextErr(); cerr != nil {
+		return fmt.Errorf("%w%s", cerr, p.tailText())
 	}
 	if err != nil {
 		return fmt.Errorf("docker: build %s from %s: %s: %w%s", tag, contextDir, p.where(), err, p.tailText())
 	}
+	// The output ended without an error; make sure it was not cut short.
+	if ok, err := d.ImageExists(ctx, tag); err != nil || !ok {
+		return fmt.Errorf("docker: build %s from %s: the engine reported no error, but the image is absent (%v)%s", tag, contextDir, err, p.tailText())
+	}
 	return nil
 }
+
+// errBuildEnded stops the sending of a build context the engine no longer reads.
+var errBuildEnded = errors.New("build ended")
 
 func checkBuildArgs(contextDir, dockerfile, tag string) error {
 	if tag == "" {

@@ -54,6 +54,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"sync"
@@ -105,7 +106,7 @@ type Driver struct {
 	log      *slog.Logger
 
 	mu    sync.Mutex
-	ended map[string]*ended // by instance ID: instances whose container this driver removed
+	ended map[string]*ended // by container ID: containers this driver removed
 }
 
 var _ runtime.Driver = (*Driver)(nil)
@@ -137,8 +138,15 @@ func New(opts Options) (*Driver, error) {
 		if u.Hostname() == "" {
 			return nil, fmt.Errorf("docker: new driver: engine address %q has no host", host)
 		}
+		if u.Port() == "" { // the engine's conventional ports, as the docker CLI assumes
+			port := "2375"
+			if os.Getenv(client.EnvOverrideCertPath) != "" || os.Getenv(client.EnvTLSVerify) != "" {
+				port = "2376"
+			}
+			u.Host = net.JoinHostPort(u.Hostname(), port)
+		}
 		d.addrHost, d.bindIP = u.Hostname(), "0.0.0.0"
-		clientOpts = append(clientOpts, client.WithHost(host))
+		clientOpts = append(clientOpts, client.WithHost(u.String()))
 	case "ssh":
 		if u.Hostname() == "" {
 			return nil, fmt.Errorf("docker: new driver: engine address %q has no host", host)

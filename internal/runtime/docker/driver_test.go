@@ -241,3 +241,54 @@ func TestUnreachableEngine(t *testing.T) {
 		t.Error("New without an Owner succeeded, want an error")
 	}
 }
+
+func TestContainerRemovedBehindTheDriversBack(t *testing.T) {
+	owner := newOwner(t)
+	d := newDriver(t, owner)
+	in := startApp(t, d, "removed", "serve")
+	getBody(t, in.Addr, "/")
+	h, _ := decodeHandle(in)
+	if _, err := engine(t).ContainerRemove(testCtx, h.ContainerID, client.ContainerRemoveOptions{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	// Also what a restarted cutover sees of an instance an earlier one stopped.
+	for _, d := range []*Driver{d, openDriver(t, owner)} {
+		st, err := d.Status(testCtx, in)
+		if err != nil || st.Running || st.ExitCode != -1 || !strings.Contains(st.Reason, "container "+shortID(h.ContainerID)+" is gone") {
+			t.Errorf("Status of an instance whose container was removed = %+v, %v; want ended, container gone", st, err)
+		}
+		if _, err := d.Logs(testCtx, in, 10); !errors.Is(err, runtime.ErrNotFound) {
+			t.Errorf("Logs of an instance whose container was removed: err = %v, want ErrNotFound", err)
+		}
+		if err := d.Stop(testCtx, in, time.Second); err != nil {
+			t.Errorf("Stop of an instance whose container was removed: %v", err)
+		}
+	}
+	// Without a handle, there is no trace of it.
+	if _, err := d.Status(testCtx, runtime.Instance{ID: in.ID}); !errors.Is(err, runtime.ErrNotFound) {
+		t.Errorf("Status by ID alone: err = %v, want ErrNotFound", err)
+	}
+}
+
+func TestRemoteHosts(t *testing.T) {
+	for host, want := range map[string]string{
+		"tcp://engine.internal":        "tcp://engine.internal:2375",
+		"tcp://10.0.0.5:2376":          "tcp://10.0.0.5:2376",
+		"tcp://[fd00::5]":              "tcp://[fd00::5]:2375",
+		"unix:///run/user/docker.sock": "unix:///run/user/docker.sock",
+	} {
+		d, err := New(Options{Owner: "x", Host: host})
+		if err != nil {
+			t.Errorf("New(%s): %v", host, err)
+			continue
+		}
+		if got := d.cli.DaemonHost(); got != want {
+			t.Errorf("New(%s) talks to %s, want %s", host, got, want)
+		}
+		remote := !strings.HasPrefix(host, "unix:")
+		if remote && d.bindIP != "0.0.0.0" || !remote && (d.bindIP != "127.0.0.1" || d.addrHost != "127.0.0.1") {
+			t.Errorf("New(%s) publishes on %s and reaches instances at %s", host, d.bindIP, d.addrHost)
+		}
+		d.Close()
+	}
+}

@@ -28,21 +28,31 @@ const (
 
 // ended is what the driver keeps of an instance whose container it removed.
 type ended struct {
-	containerID string
-	status      runtime.Status
-	logs        []string // the last keptLogLines lines
-	at          time.Time
+	instanceID string
+	status     runtime.Status
+	logs       []string // the last keptLogLines lines
+	at         time.Time
+	gone       bool // made up by lookup: the container was removed by someone else; no logs
 }
 
-// endedRecord returns the record of instance id, of container containerID unless that is "".
+// endedRecord returns the record of instance id's container containerID, or when that is ""
+// of the instance's container removed last.
 func (d *Driver) endedRecord(id, containerID string) *ended {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	r := d.ended[id]
-	if r == nil || containerID != "" && r.containerID != containerID {
+	if containerID != "" {
+		if r := d.ended[containerID]; r != nil && r.instanceID == id {
+			return r
+		}
 		return nil
 	}
-	return r
+	var last *ended
+	for _, r := range d.ended {
+		if r.instanceID == id && (last == nil || r.at.After(last.at)) {
+			last = r
+		}
+	}
+	return last
 }
 
 // reap keeps the final status and last log lines of the ended container c, then removes it.
@@ -65,7 +75,7 @@ func (d *Driver) reap(ctx context.Context, c container.InspectResponse, stopped 
 		d.log.Warn("docker: cannot keep the logs of an ended container", "instance", id, "container", shortID(c.ID), "err", err)
 	}
 	d.mu.Lock()
-	d.ended[id] = &ended{containerID: c.ID, status: st, logs: logs, at: time.Now()}
+	d.ended[c.ID] = &ended{instanceID: id, status: st, logs: logs, at: time.Now()}
 	d.pruneLocked()
 	d.mu.Unlock()
 	_, err = d.cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
@@ -87,7 +97,7 @@ func (d *Driver) pruneLocked() {
 	}
 	sort.Slice(ids, func(i, j int) bool { return d.ended[ids[i]].at.Before(d.ended[ids[j]].at) })
 	for _, id := range ids[:len(ids)-maxEnded] {
-		delete(d.ended, id)
+		delete(d.ended, id) // by container ID
 	}
 }
 

@@ -20,18 +20,19 @@ import (
 
 // lookup finds the instance's container, or the record of it this driver kept when it
 // removed it. The container is taken from the handle when there is one, else by name; a
-// container of another owner or another instance counts as absent. The error wraps
-// runtime.ErrNotFound when there is neither.
+// container of another owner or another instance counts as absent. A handle whose container
+// no longer exists yields a record that only says so (gone). The error wraps
+// runtime.ErrNotFound when there is nothing.
 func (d *Driver) lookup(ctx context.Context, in runtime.Instance) (*container.InspectResponse, *ended, error) {
 	if in.Driver != "" && in.Driver != Name {
-		return nil, nil, fmt.Errorf("docker: instance %s belongs to driver %q", in.ID, in.Driver)
+		return nil, nil, fmt.Errorf("it belongs to driver %q", in.Driver)
 	}
 	h, err := decodeHandle(in)
 	if err != nil {
 		return nil, nil, err
 	}
 	if !validContainerID(h.ContainerID) || h.ContainerID == "" && runtime.ValidateID(in.ID) != nil {
-		return nil, nil, fmt.Errorf("docker: instance %q: %w", in.ID, runtime.ErrNotFound)
+		return nil, nil, runtime.ErrNotFound
 	}
 	if h.ContainerID != "" {
 		if rec := d.endedRecord(in.ID, h.ContainerID); rec != nil {
@@ -42,17 +43,21 @@ func (d *Driver) lookup(ctx context.Context, in runtime.Instance) (*container.In
 	if ref == "" {
 		ref = d.containerName(in.ID)
 	}
-	c, err := d.inspect(ctx, ref, in.ID)
-	if err != nil {
-		return nil, nil, fmt.Errorf("docker: instance %s: %w", in.ID, err)
-	}
-	if c != nil {
+	c, exists, err := d.inspect(ctx, ref, in.ID)
+	switch {
+	case err != nil:
+		return nil, nil, err
+	case c != nil:
 		return c, nil, nil
 	}
 	if rec := d.endedRecord(in.ID, h.ContainerID); rec != nil {
 		return nil, rec, nil // reaped between the first look and the inspect
 	}
-	return nil, nil, fmt.Errorf("docker: instance %s: %w", in.ID, runtime.ErrNotFound)
+	if h.ContainerID != "" && !exists {
+		return nil, &ended{instanceID: in.ID, gone: true, status: runtime.Status{ExitCode: -1,
+			Reason: "ended; its container " + shortID(h.ContainerID) + " is gone (removed by an earlier cutover process or outside cutover), so how it ended is unknown"}}, nil
+	}
+	return nil, nil, runtime.ErrNotFound
 }
 
 // validContainerID accepts what the engine hands out (hex), so a handle can never make the
@@ -66,20 +71,21 @@ func validContainerID(id string) bool {
 	return len(id) <= 64
 }
 
-// inspect returns the container ref if it exists and is instance id's of this owner, else nil.
-func (d *Driver) inspect(ctx context.Context, ref, id string) (*container.InspectResponse, error) {
+// inspect returns the container ref if it is instance id's of this owner. exists reports
+// whether ref exists at all, of whomever it is.
+func (d *Driver) inspect(ctx context.Context, ref, id string) (c *container.InspectResponse, exists bool, err error) {
 	res, err := d.cli.ContainerInspect(ctx, ref, client.ContainerInspectOptions{})
 	if isNotFound(err) {
-		return nil, nil
+		return nil, false, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("inspect container %s: %w", ref, d.engineErr(err))
+		return nil, false, fmt.Errorf("inspect container %s: %w", ref, d.engineErr(err))
 	}
-	c := res.Container
-	if c.Config == nil || c.State == nil || c.Config.Labels[labelOwner] != d.owner || c.Config.Labels[labelInstance] != id {
-		return nil, nil
+	r := res.Container
+	if r.Config == nil || r.State == nil || r.Config.Labels[labelOwner] != d.owner || r.Config.Labels[labelInstance] != id {
+		return nil, true, nil
 	}
-	return &c, nil
+	return &r, true, nil
 }
 
 // Stop stops the container (ContainerStop: SIGTERM, then SIGKILL after grace rounded up to
@@ -91,7 +97,7 @@ func (d *Driver) Stop(ctx context.Context, in runtime.Instance, grace time.Durat
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("docker: stop: %w", err)
+		return fmt.Errorf("docker: stop %s: %w", in.ID, err)
 	}
 	stopped, secs := false, max(0, int(math.Ceil(grace.Seconds())))
 	if isRunning(c.State) {
@@ -103,7 +109,7 @@ func (d *Driver) Stop(ctx context.Context, in runtime.Instance, grace time.Durat
 			return fmt.Errorf("docker: stop %s: stop container %s: %w", in.ID, shortID(c.ID), d.engineErr(err))
 		}
 		stopped = true
-		if c, err = d.inspect(ctx, c.ID, in.ID); err != nil {
+		if c, _, err = d.inspect(ctx, c.ID, in.ID); err != nil {
 			return fmt.Errorf("docker: stop %s: %w", in.ID, err)
 		} else if c == nil {
 			return nil
@@ -119,7 +125,7 @@ func (d *Driver) Stop(ctx context.Context, in runtime.Instance, grace time.Durat
 func (d *Driver) Status(ctx context.Context, in runtime.Instance) (runtime.Status, error) {
 	c, rec, err := d.lookup(ctx, in)
 	if err != nil {
-		return runtime.Status{}, err
+		return runtime.Status{}, fmt.Errorf("docker: status of %q: %w", in.ID, err)
 	}
 	if rec != nil {
 		return rec.status, nil
@@ -153,7 +159,7 @@ func (d *Driver) List(ctx context.Context) ([]runtime.Instance, error) {
 			}
 			fallthrough
 		case container.StateExited, container.StateDead:
-			if ins, err := d.inspect(ctx, c.ID, id); err != nil || ins == nil {
+			if ins, _, err := d.inspect(ctx, c.ID, id); err != nil || ins == nil {
 				d.log.Warn("docker: cannot reap an ended container", "instance", id, "container", shortID(c.ID), "err", err)
 			} else if err := d.reap(ctx, *ins, false, 0); err != nil {
 				d.log.Warn("docker: cannot reap an ended container", "instance", id, "container", shortID(c.ID), "err", err)
@@ -206,7 +212,10 @@ func (d *Driver) instanceOf(c container.Summary) runtime.Instance {
 func (d *Driver) Logs(ctx context.Context, in runtime.Instance, lines int) ([]string, error) {
 	c, rec, err := d.lookup(ctx, in)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("docker: logs of %q: %w", in.ID, err)
+	}
+	if rec != nil && rec.gone {
+		return nil, fmt.Errorf("docker: logs of %s: its container is gone: %w", in.ID, runtime.ErrNotFound)
 	}
 	if rec != nil {
 		return tail(rec.logs, lines), nil

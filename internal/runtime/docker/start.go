@@ -40,7 +40,7 @@ func decodeHandle(in runtime.Instance) (handle, error) {
 		return h, nil
 	}
 	if err := json.Unmarshal(in.Handle, &h); err != nil {
-		return h, fmt.Errorf("docker: instance %s: bad handle %q: %w", in.ID, in.Handle, err)
+		return h, fmt.Errorf("bad handle %q: %w", in.Handle, err)
 	}
 	return h, nil
 }
