@@ -76,7 +76,8 @@ func TestBuildFailureNamesTheStep(t *testing.T) {
 	d := newDriver(t, newOwner(t))
 	dir := t.TempDir()
 	writeTree(t, dir, map[string]string{
-		"Dockerfile": "FROM " + testImage + "\nLABEL a=b\nCOPY missing.txt /\nLABEL c=d\n",
+		// Failing at the first step after FROM leaves no intermediate image behind.
+		"Dockerfile": "FROM " + testImage + "\nCOPY missing.txt /\nLABEL c=d\n",
 	})
 	tag := "cutover-docker-test-broken:v1"
 	removeImage(t, tag)
@@ -87,15 +88,15 @@ func TestBuildFailureNamesTheStep(t *testing.T) {
 	}
 	msg := err.Error()
 	for _, want := range []string{
-		"failed at Step 3/4 : COPY missing.txt /", // what failed
+		"failed at Step 2/3 : COPY missing.txt /", // what failed
 		"missing.txt", // the engine's reason
-		"last output lines:\n  Step 1/4 : FROM " + testImage, // the output, ending with the error
+		"last output lines:\n  Step 1/3 : FROM " + testImage, // the output, ending with the error
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("Build error lacks %q:\n%s", want, msg)
 		}
 	}
-	if !strings.Contains(out.String(), "Step 3/4 : COPY missing.txt /\n") {
+	if !strings.Contains(out.String(), "Step 2/3 : COPY missing.txt /\n") {
 		t.Errorf("build output lacks the failing step:\n%s", out.String())
 	}
 	if ok, err := d.ImageExists(testCtx, tag); err != nil || ok {

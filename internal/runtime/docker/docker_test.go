@@ -58,9 +58,14 @@ func setup() error {
 	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
 		return err
 	}
+	old, _ := d.cli.ImageInspect(ctx, testImage)
 	var out strings.Builder
 	if err := d.Build(ctx, dir, "", testImage, &out); err != nil {
 		return fmt.Errorf("build %s: %w", testImage, err)
+	}
+	// A changed test app leaves the previous image untagged: remove it, if nothing uses it.
+	if now, err := d.cli.ImageInspect(ctx, testImage); err == nil && old.ID != "" && old.ID != now.ID {
+		_, _ = d.cli.ImageRemove(ctx, old.ID, client.ImageRemoveOptions{})
 	}
 	return nil
 }
