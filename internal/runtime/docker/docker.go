@@ -37,10 +37,12 @@
 // Stop is ContainerStop with the grace rounded up to whole seconds (the engine's unit):
 // SIGTERM, then SIGKILL. It then keeps the container's final status and its last
 // keptLogLines log lines in memory, and removes the container, so stopped containers never
-// pile up. A container that exits on its own stays, with its logs, until Stop (or until a
-// List, which reaps the ended containers of this owner the same way: after a restart of
-// cutover nobody else would). The memory is per Driver value: after a restart of cutover,
-// Status and Logs of an instance stopped before it report runtime.ErrNotFound.
+// pile up. A container that exits on its own stays, with its logs, until Stop or until a
+// List, which reaps the ended containers of this owner the same way (after a restart of
+// cutover nobody else would), and also containers created over a minute ago and never
+// started (a Start that crashed). The memory is per Driver value: after a restart of
+// cutover, Status of an instance whose container is gone says it ended, how unknown, and
+// Logs reports runtime.ErrNotFound.
 //
 // Exit codes above 128 are taken as 128+signal, as the engine reports a process killed by a
 // signal: 137 is SIGKILL, with ExitCode -1. A container killed for exceeding its memory
