@@ -37,10 +37,12 @@
 // Stop is ContainerStop with the grace rounded up to whole seconds (the engine's unit):
 // SIGTERM, then SIGKILL. It then keeps the container's final status and its last
 // keptLogLines log lines in memory, and removes the container, so stopped containers never
-// pile up. A container that exits on its own stays, with its logs, until Stop (or until a
-// List, which reaps the ended containers of this owner the same way: after a restart of
-// cutover nobody else would). The memory is per Driver value: after a restart of cutover,
-// Status and Logs of an instance stopped before it report runtime.ErrNotFound.
+// pile up. A container that exits on its own stays, with its logs, until Stop or until a
+// List, which reaps the ended containers of this owner the same way (after a restart of
+// cutover nobody else would), and also containers created over a minute ago and never
+// started (a Start that crashed). The memory is per Driver value: after a restart of
+// cutover, Status of an instance whose container is gone says it ended, how unknown, and
+// Logs reports runtime.ErrNotFound.
 //
 // Exit codes above 128 are taken as 128+signal, as the engine reports a process killed by a
 // signal: 137 is SIGKILL, with ExitCode -1. A container killed for exceeding its memory
@@ -54,6 +56,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"sync"
@@ -105,7 +108,7 @@ type Driver struct {
 	log      *slog.Logger
 
 	mu    sync.Mutex
-	ended map[string]*ended // by instance ID: instances whose container this driver removed
+	ended map[string]*ended // by container ID: containers this driver removed
 }
 
 var _ runtime.Driver = (*Driver)(nil)
@@ -137,8 +140,15 @@ func New(opts Options) (*Driver, error) {
 		if u.Hostname() == "" {
 			return nil, fmt.Errorf("docker: new driver: engine address %q has no host", host)
 		}
+		if u.Port() == "" { // the engine's conventional ports, as the docker CLI assumes
+			port := "2375"
+			if os.Getenv(client.EnvOverrideCertPath) != "" || os.Getenv(client.EnvTLSVerify) != "" {
+				port = "2376"
+			}
+			u.Host = net.JoinHostPort(u.Hostname(), port)
+		}
 		d.addrHost, d.bindIP = u.Hostname(), "0.0.0.0"
-		clientOpts = append(clientOpts, client.WithHost(host))
+		clientOpts = append(clientOpts, client.WithHost(u.String()))
 	case "ssh":
 		if u.Hostname() == "" {
 			return nil, fmt.Errorf("docker: new driver: engine address %q has no host", host)
@@ -178,7 +188,7 @@ func (d *Driver) Ping(ctx context.Context) error {
 // its address and the usual causes.
 func (d *Driver) engineErr(err error) error {
 	if client.IsErrConnectionFailed(err) {
-		return fmt.Errorf("cannot reach the Docker engine at %s: %w; is dockerd running, and is DOCKER_HOST (or the server's docker host setting) its address?", d.host, err)
+		return fmt.Errorf("cannot reach the Docker engine at %s: %w; is dockerd running there? If it listens elsewhere, set DOCKER_HOST to its address", d.host, err)
 	}
 	return err
 }
