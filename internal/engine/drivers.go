@@ -10,6 +10,7 @@ import (
 
 	"github.com/cutover/cutover/internal/runtime"
 	"github.com/cutover/cutover/internal/spec"
+	"github.com/cutover/cutover/internal/store"
 )
 
 // drivers are the runtime drivers by name: the spec's runtime keys ("process" for
@@ -73,10 +74,11 @@ func (d drivers) check(a *spec.App) error {
 	return nil
 }
 
-// adopt loads the instances every driver still runs (after a restart of cutover). A driver
-// that cannot list them is an error only if something uses it (inUse, by driver name): a
-// server without Docker must start fine while no app runs on docker.
-func (f *fleet) adopt(ctx context.Context, inUse map[string]bool) error {
+// adopt loads the instances every driver still runs (after a restart of cutover), and
+// forgets the records of instances that ended meanwhile. A driver that cannot list its
+// instances is an error only if something uses it (inUse, by driver name): a server without
+// Docker must start fine while no app runs on docker.
+func (f *fleet) adopt(ctx context.Context, inUse map[string]bool, recorded []store.Instance) error {
 	for _, name := range slices.Sorted(maps.Keys(f.drivers)) {
 		ins, err := f.drivers[name].List(ctx)
 		if err != nil {
@@ -86,11 +88,20 @@ func (f *fleet) adopt(ctx context.Context, inUse map[string]bool) error {
 			f.e.log.Info("runtime driver unavailable; no app uses it", "driver", name, "err", err)
 			continue
 		}
+		running := map[string]bool{}
 		f.mu.Lock()
 		for _, in := range ins {
 			f.known[in.ID] = in
+			running[in.ID] = true
 		}
 		f.mu.Unlock()
+		for _, rec := range recorded {
+			if rec.Driver == name && !running[rec.ID] {
+				if err := f.e.store.DeleteInstance(rec.ID); err != nil {
+					f.e.log.Warn("forget an instance that ended", "instance", rec.ID, "err", err)
+				}
+			}
+		}
 	}
 	return nil
 }

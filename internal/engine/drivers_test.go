@@ -230,3 +230,26 @@ func TestServerStartsWithoutDockerUnlessAppsUseIt(t *testing.T) {
 		t.Fatalf("New with an unreachable docker in use = %v; want an error naming the driver", err)
 	}
 }
+
+// TestRestartForgetsInstancesThatEnded: the record of an instance that ended while the
+// engine was down is dropped when the engine starts again; the running ones are kept.
+func TestRestartForgetsInstancesThatEnded(t *testing.T) {
+	r := newRig(t)
+	r.apply(r.specText("strategy: {preset: AllAtOnce}\n"))
+	if s := r.deploy("v1", nil); s.Phase != deploy.PhaseSucceeded {
+		t.Fatalf("v1: %s (%s)", s.Phase, s.Reason)
+	}
+	r.close()
+	ins, err := r.driver.List(context.Background())
+	if err != nil || len(ins) != 2 {
+		t.Fatalf("instances %v, %v: want 2", ins, err)
+	}
+	if err := r.driver.Stop(context.Background(), ins[0], time.Second); err != nil {
+		t.Fatal(err)
+	}
+	r.open()
+	recs, err := r.store.ListInstances("")
+	if err != nil || len(recs) != 1 || recs[0].ID != ins[1].ID {
+		t.Fatalf("instance records after the restart: %+v, %v; want only %s", recs, err, ins[1].ID)
+	}
+}

@@ -154,7 +154,7 @@ func (e *Engine) restore(ctx context.Context, served router.Table) error {
 	for _, in := range recorded {
 		inUse[in.Driver] = true
 	}
-	if err := e.fleet.adopt(ctx, inUse); err != nil {
+	if err := e.fleet.adopt(ctx, inUse, recorded); err != nil {
 		return err
 	}
 	active, err := e.store.ActiveDeployments()
