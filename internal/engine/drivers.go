@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -120,7 +121,7 @@ func (e *Engine) instanceSpec(a *spec.App, id, version string) runtime.InstanceS
 		is.Image = d.ImageFor(a.Name, version)
 		is.Argv = d.Command
 		is.Container = &runtime.ContainerSpec{Entrypoint: d.Entrypoint, Port: d.Port, MemoryBytes: int64(d.Memory),
-			NanoCPUs: int64(d.CPUs * 1e9), Network: d.Network}
+			NanoCPUs: int64(math.Round(d.CPUs * 1e9)), Network: d.Network}
 	case a.Run.Process != nil:
 		is.Argv, is.Dir = a.Run.Process.Command, a.Run.Process.Dir
 	}

@@ -84,8 +84,9 @@ type Docker struct {
 	// Example: 1.5
 	CPUs float64 `yaml:"cpus,omitempty" spec:"nonzero"`
 
-	// The Docker network to attach the containers to. On "host" nothing is published: the
-	// app must listen on port of the host, so run one instance per host port.
+	// The Docker network to attach the containers to, e.g. a user-defined bridge shared with
+	// a database container. Not "host" or "none": blue's and green's instances run side by
+	// side, each with its own published port, which neither allows.
 	//
 	// Default: the engine's default bridge.
 	// Example: backend
@@ -184,7 +185,10 @@ func (d *Docker) validate(c *checker, p string) {
 	if d.CPUs != 0 && !(d.CPUs >= 0.01 && d.CPUs <= maxCPUs) {
 		c.add(p+".cpus", "must be between 0.01 and %d, got %g", maxCPUs, d.CPUs)
 	}
-	if d.Network != "" && !networkRE.MatchString(d.Network) {
+	switch {
+	case d.Network == "host" || d.Network == "none":
+		c.add(p+".network", "%q cannot be used: blue's and green's instances run side by side, each on its own published port; use a bridge network", d.Network)
+	case d.Network != "" && !networkRE.MatchString(d.Network):
 		c.add(p+".network", "%q is not a network name: letters, digits, '.', '_' and '-'", clip(d.Network))
 	}
 }

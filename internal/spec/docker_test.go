@@ -50,6 +50,8 @@ func TestDockerValidationProblems(t *testing.T) {
 				"run.docker.command~expected a list@10"}},
 		{desc: "unknown field", src: dockerValid + "    ports: [80]\n",
 			want: []string{"run.docker.ports~unknown field@7"}},
+		{desc: "the host network", src: dockerValid + "    network: host\n",
+			want: []string{"run.docker.network~side by side@7"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {

@@ -38,7 +38,7 @@ type Run struct {
 	// services that call each other: variable name -> app name. cutover sets the variable to
 	// http://ADDRESS, where ADDRESS is the listen address of that app's first route. In a
 	// container on a bridge network 127.0.0.1 is the container itself: give such apps a route
-	// on an address the container reaches, or use run.docker.network: host.
+	// on an address the container reaches (the host's address on the bridge, say).
 	//
 	// Default: none.
 	// Example: {USERS_ENDPOINT: users}
