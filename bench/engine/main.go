@@ -1,7 +1,9 @@
 // Command engine measures the deployment engine on this machine, with real processes and the
 // real router: engine overhead (deploy to first request on green, minus the app's own start
-// and health time), rollback latency (abort, and rollback after success), and a bad green's
-// blast radius. Run: go run ./bench/engine [-runs 10]
+// and health time), rollback latency (abort, and rollback after success), a bad green's
+// blast radius, and deploy to green serving with each runtime driver (process, and docker
+// with an image given or built by the deployment; needs a Docker engine unless
+// -docker=false). Run from the repository: go run ./bench/engine [-runs 10] [-docker=false] [-drivers-only]
 package main
 
 import (
@@ -23,6 +25,8 @@ import (
 	"github.com/cutover/cutover/internal/deploy"
 	"github.com/cutover/cutover/internal/engine"
 	"github.com/cutover/cutover/internal/router"
+	"github.com/cutover/cutover/internal/runtime"
+	"github.com/cutover/cutover/internal/runtime/docker"
 	"github.com/cutover/cutover/internal/runtime/process"
 	"github.com/cutover/cutover/internal/sampleapp"
 	"github.com/cutover/cutover/internal/spec"
@@ -34,8 +38,10 @@ func main() {
 		os.Exit(sampleapp.Main())
 	}
 	runs := flag.Int("runs", 10, "deployments per measurement")
+	withDocker := flag.Bool("docker", true, "also measure the docker driver (needs a Docker engine: DOCKER_HOST or the local socket)")
+	onlyDrivers := flag.Bool("drivers-only", false, "measure only deploy → green serving by runtime driver")
 	flag.Parse()
-	if err := run(*runs); err != nil {
+	if err := run(*runs, *withDocker, *onlyDrivers); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/engine:", err)
 		os.Exit(1)
 	}
@@ -49,6 +55,10 @@ type rig struct {
 	eng    *engine.Engine
 	url    string
 	listen string
+
+	docker    *docker.Driver // nil when the engine does not answer (dockerErr says why)
+	dockerErr error
+	images    []string // references (with wildcards) of the images to remove at close
 }
 
 func newRig() (*rig, error) {
@@ -64,8 +74,15 @@ func newRig() (*rig, error) {
 	if r.driver, err = process.New(process.Options{StateDir: filepath.Join(dir, "instances")}); err != nil {
 		return nil, err
 	}
+	drivers := map[string]runtime.Driver{process.Name: r.driver}
+	if d, err := docker.New(docker.Options{Owner: "bench-" + filepath.Base(dir)}); err != nil {
+		r.dockerErr = err
+	} else if r.dockerErr = d.Ping(context.Background()); r.dockerErr == nil {
+		r.docker = d
+		drivers[docker.Name] = d
+	}
 	r.router = router.New(router.Options{SampleInterval: 100 * time.Millisecond, DrainTimeout: time.Second})
-	r.eng, err = engine.New(context.Background(), engine.Options{Router: r.router, Driver: r.driver, Store: r.store,
+	r.eng, err = engine.New(context.Background(), engine.Options{Router: r.router, Drivers: drivers, Store: r.store,
 		Tick: 10 * time.Millisecond, JanitorInterval: 200 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
 	return r, err
 }
@@ -79,23 +96,38 @@ func (r *rig) close() {
 	for _, in := range ins {
 		_ = r.driver.Stop(ctx, in, time.Second)
 	}
+	if r.docker != nil {
+		ins, _ := r.docker.List(ctx)
+		for _, in := range ins {
+			_ = r.docker.Stop(ctx, in, time.Second)
+		}
+		removeImages(ctx, r.images)
+		_ = r.docker.Close()
+	}
 	_ = r.store.Close()
 	_ = os.RemoveAll(r.dir)
 }
 
-func (r *rig) apply(strategy, analysis string) error {
-	exe, _ := os.Executable()
+func (r *rig) apply(strategy, analysis string) error { return r.applyRun("", strategy, analysis) }
+
+// applyRun applies the bench app with runtime as its run's runtime line ("" runs this binary
+// as the sample app, a process).
+func (r *rig) applyRun(runtime, strategy, analysis string) error {
+	if runtime == "" {
+		exe, _ := os.Executable()
+		runtime = fmt.Sprintf(`process: {command: [%q], env: {CUTOVER_BENCH_APP: "1"}}`, exe)
+	}
 	y := fmt.Sprintf(`app: bench
 routes: [{listen: %s}]
 run:
-  process: {command: [%q], env: {CUTOVER_BENCH_APP: "1"}}
+  %s
   instances: 1
   stop_grace: 2s
 health: {path: /healthz, interval: 50ms, timeout: 500ms, healthy_threshold: 1, startup_grace: 10s}
 keep_warm: 10m
 drain_timeout: 1s
 %s
-%s`, r.listen, exe, strategy, analysis)
+%s`, r.listen, runtime, strategy, analysis)
 	a, err := spec.Parse(strings.NewReader(y))
 	if err != nil {
 		return err

@@ -9,8 +9,16 @@ import (
 	"github.com/cutover/cutover/internal/deploy"
 )
 
-func run(runs int) error {
+func run(runs int, withDocker, onlyDrivers bool) error {
 	fmt.Printf("# cutover engine benchmark (%d runs each, %s)\n\n", runs, time.Now().UTC().Format(time.RFC3339))
+	if withDocker {
+		if err := drivers(runs); err != nil {
+			return fmt.Errorf("drivers: %w", err)
+		}
+	}
+	if onlyDrivers {
+		return nil
+	}
 	if err := overhead(runs); err != nil {
 		return fmt.Errorf("overhead: %w", err)
 	}

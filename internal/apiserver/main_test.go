@@ -15,6 +15,7 @@ import (
 	"github.com/cutover/cutover/internal/api"
 	"github.com/cutover/cutover/internal/engine"
 	"github.com/cutover/cutover/internal/router"
+	"github.com/cutover/cutover/internal/runtime"
 	"github.com/cutover/cutover/internal/runtime/process"
 	"github.com/cutover/cutover/internal/sampleapp/sampletest"
 	"github.com/cutover/cutover/internal/store"
@@ -48,7 +49,7 @@ func newRig(t *testing.T) *rig {
 		t.Fatal(err)
 	}
 	rt := router.New(router.Options{SampleInterval: 100 * time.Millisecond, DrainTimeout: 2 * time.Second})
-	if r.eng, err = engine.New(context.Background(), engine.Options{Router: rt, Driver: drv, Store: st,
+	if r.eng, err = engine.New(context.Background(), engine.Options{Router: rt, Drivers: map[string]runtime.Driver{process.Name: drv}, Store: st,
 		Tick: 20 * time.Millisecond, JanitorInterval: 100 * time.Millisecond, Logger: testLogger()}); err != nil {
 		t.Fatal(err)
 	}

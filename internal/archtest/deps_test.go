@@ -26,6 +26,8 @@ var rules = []struct {
 		"the user's model depends on nothing of the machinery"},
 	{"runtime", []string{"engine", "deploy", "router", "store"},
 		"the driver contract stands alone"},
+	{"engine", []string{"runtime/process", "runtime/docker"},
+		"the engine picks drivers by name; the composition root (daemon) builds them"},
 }
 
 // TestBinaryLinksNoTestHelpers: helpers for tests stay out of the shipped binary.

@@ -27,8 +27,11 @@ func newDeployCmd(g *globals) *cobra.Command {
 		Use:   "deploy APP --version V [--set KEY=VALUE ...] [--wait [--timeout D]]",
 		Short: "Deploy a version of an app; prints the deployment's ID",
 		Long: `Starts a deployment of version V of APP with the app's current spec, and prints its ID.
---set adds or overrides environment variables of the new release; a name the spec lists in
-run.process.secret_env stays secret (shown as ******).
+--set adds or overrides environment variables of the new release (run.process.env or
+run.docker.env); a name the spec lists in its secret_env stays secret (shown as ******).
+With run.docker, the release runs the image run.docker.image names for V (web:$CUTOVER_VERSION
+is web:V), or, with run.docker.build, the image web:V that the deployment builds first (the
+build's outcome is in the events, its output in the server's log).
 
 With --wait it follows the deployment, printing each event as it happens, and exits with a
 code per outcome. Reaching an approval gate ends the wait at once with 5: the deployment

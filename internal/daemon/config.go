@@ -17,8 +17,8 @@ const DefaultListen = "127.0.0.1:7070"
 
 // Config is what `cutover server` needs to know.
 type Config struct {
-	// DataDir holds everything the server keeps: the tokens, state.db, instances/, the router
-	// table and the socket. Default DefaultDataDir().
+	// DataDir holds everything the server keeps: the tokens, the owner ID, state.db,
+	// instances/, the router table and the socket. Default DefaultDataDir().
 	DataDir string
 	// Socket is the unix socket the local CLI talks over (no token needed); default
 	// <DataDir>/cutover.sock.
@@ -36,7 +36,11 @@ type Config struct {
 	// server stops, so traffic outlives the control plane. "" runs the router inside the
 	// server, which then takes traffic down with it (tests, --embedded-router).
 	RouterExe string
-	Logger    *slog.Logger
+	// DockerHost is the Docker engine that runs apps with run.docker; "" takes DOCKER_HOST,
+	// else the local socket (unix:///var/run/docker.sock). It is contacted only when an
+	// app uses it.
+	DockerHost string
+	Logger     *slog.Logger
 }
 
 // DefaultDataDir is api.DefaultDataDir: the CLI and the server agree on it.
@@ -51,6 +55,8 @@ type File struct {
 	DataDir *string `yaml:"data_dir" json:"data_dir"`
 	Socket  *string `yaml:"socket" json:"socket"`
 	Listen  *string `yaml:"listen" json:"listen"` // "" serves no TCP API
+	// DockerHost is Config.DockerHost.
+	DockerHost *string `yaml:"docker_host" json:"docker_host"`
 }
 
 // LoadFile reads a config file. JSON is read as YAML, of which it is a subset.
@@ -63,7 +69,7 @@ func LoadFile(path string) (File, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
-		return f, fmt.Errorf("config file %s: %w (known fields: data_dir, socket, listen)", path, err)
+		return f, fmt.Errorf("config file %s: %w (known fields: data_dir, socket, listen, docker_host)", path, err)
 	}
 	return f, nil
 }

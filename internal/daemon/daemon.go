@@ -1,5 +1,6 @@
-// Package daemon is cutover's composition root: it builds the store, the process driver,
-// the router, the engine and the API server from one data directory, serves the API on a
+// Package daemon is cutover's composition root: it builds the store, the runtime drivers
+// (process, and docker, which costs nothing until an app uses it), the router, the engine
+// and the API server from one data directory, serves the API on a
 // unix socket and optionally on TCP, and shuts them down in order. Only `cutover server` and
 // `cutover demo` (which runs a real server in a temporary directory) import it; every other
 // package gets its dependencies passed in.
@@ -20,7 +21,6 @@ import (
 
 	"github.com/cutover/cutover/internal/apiserver"
 	"github.com/cutover/cutover/internal/engine"
-	"github.com/cutover/cutover/internal/runtime/process"
 	"github.com/cutover/cutover/internal/store"
 )
 
@@ -67,10 +67,11 @@ func Run(ctx context.Context, cfg Config) (err error) {
 			err = fmt.Errorf("close the store: %w", cerr)
 		}
 	}()
-	driver, err := process.New(process.Options{StateDir: filepath.Join(cfg.DataDir, "instances"), Logger: log})
+	drivers, closeDrivers, err := runtimeDrivers(cfg, log)
 	if err != nil {
 		return err
 	}
+	defer closeDrivers()
 	dp, err := startDataPlane(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -78,7 +79,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	defer dp.close() // after the engine stops: an embedded router drains; a router process keeps serving
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	eng, err := engine.New(ctx, engine.Options{Router: dp.router, Served: dp.served, Driver: driver, Store: st, Logger: log, Metrics: reg})
+	eng, err := engine.New(ctx, engine.Options{Router: dp.router, Served: dp.served, Drivers: drivers, Store: st, Logger: log, Metrics: reg})
 	if err != nil {
 		return fmt.Errorf("start the engine: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/cutover/cutover/internal/deploy"
 	"github.com/cutover/cutover/internal/router"
+	"github.com/cutover/cutover/internal/runtime"
 	"github.com/cutover/cutover/internal/runtime/process"
 	"github.com/cutover/cutover/internal/sampleapp"
 	"github.com/cutover/cutover/internal/sampleapp/sampletest"
@@ -43,6 +45,7 @@ type rig struct {
 	router *router.Router
 	store  *store.Store
 	driver *process.Driver
+	extra  map[string]runtime.Driver // drivers beside the process driver
 	eng    *Engine
 	listen string
 	url    string
@@ -50,7 +53,13 @@ type rig struct {
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	r := &rig{t: t, dir: t.TempDir(), listen: sampletest.FreeAddr(t)}
+	return newRigWith(t, nil)
+}
+
+// newRigWith is newRig with more drivers beside the process driver, by name.
+func newRigWith(t *testing.T, extra map[string]runtime.Driver) *rig {
+	t.Helper()
+	r := &rig{t: t, dir: t.TempDir(), listen: sampletest.FreeAddr(t), extra: extra}
 	r.url = "http://" + r.listen
 	r.open()
 	t.Cleanup(func() {
@@ -70,6 +79,14 @@ func newRig(t *testing.T) *rig {
 }
 
 func (r *rig) open() {
+	if err := r.tryOpen(); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// tryOpen starts the control plane over the rig's dir; on an error from New the store and
+// the router are closed again and r.eng stays nil.
+func (r *rig) tryOpen() error {
 	t := r.t
 	var err error
 	if r.store, err = store.Open(filepath.Join(r.dir, "state.db")); err != nil {
@@ -79,10 +96,16 @@ func (r *rig) open() {
 		t.Fatal(err)
 	}
 	r.router = router.New(router.Options{SampleInterval: 100 * time.Millisecond, DrainTimeout: 2 * time.Second})
-	if r.eng, err = New(context.Background(), Options{Router: r.router, Driver: r.driver, Store: r.store,
+	drivers := map[string]runtime.Driver{process.Name: r.driver}
+	maps.Copy(drivers, r.extra)
+	if r.eng, err = New(context.Background(), Options{Router: r.router, Drivers: drivers, Store: r.store,
 		Tick: 20 * time.Millisecond, JanitorInterval: 100 * time.Millisecond, Logger: testLogger(t)}); err != nil {
-		t.Fatal(err)
+		r.eng = nil
+		_ = r.router.Close(context.Background())
+		_ = r.store.Close()
+		return err
 	}
+	return nil
 }
 
 // close stops the control plane as a crash would leave things: instances keep running.

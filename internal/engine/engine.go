@@ -1,8 +1,10 @@
 // Package engine runs apps on one machine: it wires the deployment state machine (deploy) to
-// the router, a runtime driver, hooks, analysis and the store, and offers the operations a
+// the router, the runtime drivers, hooks, analysis and the store, and offers the operations a
 // server or a test drives: apply a spec, deploy a version, send a command, roll back, ask why.
 //
 // It is the composition of the control plane. Nothing imports it but the server and the CLI.
+// It knows drivers only as runtime.Driver values by name, plus the small optional ports it
+// declares (pinger, imageBuilder); which drivers exist is the composition root's choice.
 package engine
 
 import (
@@ -12,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"regexp"
 	"sync"
 	"time"
@@ -43,9 +46,12 @@ type Options struct {
 	// engine's first table keeps its pools and weights for deployments in progress, so a
 	// restarted control plane moves no traffic until the deployment's next step.
 	Served router.Table
-	Driver runtime.Driver // runs the instances
-	Store  *store.Store   // keeps apps, releases, deployments and instances
-	Logger *slog.Logger
+	// Drivers run the instances, by runtime name: "process" runs run.process, "docker" runs
+	// run.docker. Each name must be what its driver writes in runtime.Instance.Driver. At
+	// least one is required; a spec whose runtime has no driver here is refused by Apply.
+	Drivers map[string]runtime.Driver
+	Store   *store.Store // keeps apps, releases, deployments and instances
+	Logger  *slog.Logger
 	// Clock drives deadlines and bakes; default the wall clock.
 	Clock deploy.Clock
 	// Tick bounds the runner's wait between observations; default 100ms.
@@ -100,6 +106,9 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	if opts.JanitorInterval <= 0 {
 		opts.JanitorInterval = time.Second
 	}
+	if len(opts.Drivers) == 0 {
+		return nil, errors.New("engine: no runtime driver given; give at least the process driver (Options.Drivers)")
+	}
 	e := &Engine{
 		log: opts.Logger, store: opts.Store, router: opts.Router, clock: opts.Clock, janitor: opts.JanitorInterval,
 		traffic: &traffic{r: opts.Router, apps: map[string]*routed{}},
@@ -107,7 +116,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		active: map[string]*running{}, retired: map[string]bool{},
 	}
 	e.metrics = newMetrics(opts.Metrics)
-	e.fleet = &fleet{e: e, driver: opts.Driver, known: map[string]runtime.Instance{}}
+	e.fleet = &fleet{e: e, drivers: drivers(maps.Clone(opts.Drivers)), known: map[string]runtime.Instance{}}
 	e.runner = &deploy.Runner{Fleet: e.fleet, Traffic: e.traffic, Analyzer: analyzer{e}, Hooks: hookRunner{e},
 		Store: stateStore{e}, Clock: opts.Clock, Log: opts.Logger, Tick: opts.Tick}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
@@ -124,12 +133,29 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 // It applies one table: apps whose deployment is in progress keep the pools and weight the
 // router serves (the resumed deployment sets them next); the others route to their blue.
 func (e *Engine) restore(ctx context.Context, served router.Table) error {
-	if err := e.fleet.adopt(ctx); err != nil {
-		return err
-	}
 	apps, err := e.store.ListApps()
 	if err != nil {
 		return fmt.Errorf("restore apps: %w", err)
+	}
+	specs := make([]*spec.App, 0, len(apps))
+	inUse := map[string]bool{}
+	for _, rec := range apps {
+		a, err := spec.Parse(bytes.NewReader(rec.Spec))
+		if err != nil {
+			return fmt.Errorf("restore app %s: stored spec no longer parses: %w", rec.Name, err)
+		}
+		specs = append(specs, a)
+		inUse[a.Run.Runtime()] = true
+	}
+	recorded, err := e.store.ListInstances("")
+	if err != nil {
+		return fmt.Errorf("restore instances: %w", err)
+	}
+	for _, in := range recorded {
+		inUse[in.Driver] = true
+	}
+	if err := e.fleet.adopt(ctx, inUse, recorded); err != nil {
+		return err
 	}
 	active, err := e.store.ActiveDeployments()
 	if err != nil {
@@ -146,11 +172,7 @@ func (e *Engine) restore(ctx context.Context, served router.Table) error {
 		inProgress[s.App] = true
 	}
 	e.traffic.seed(served)
-	for _, rec := range apps {
-		a, err := spec.Parse(bytes.NewReader(rec.Spec))
-		if err != nil {
-			return fmt.Errorf("restore app %s: stored spec no longer parses: %w", rec.Name, err)
-		}
+	for _, a := range specs {
 		e.specs[a.Name] = a
 		e.traffic.declare(a)
 		if inProgress[a.Name] {
@@ -179,8 +201,12 @@ func (e *Engine) Close() {
 }
 
 // Apply stores an app's spec and routes it. Deployments already running keep the plan they
-// started with.
+// started with. A spec whose runtime this server cannot run now (no such driver, or a Docker
+// engine that does not answer) is refused, and nothing changes.
 func (e *Engine) Apply(a *spec.App) error {
+	if err := e.fleet.drivers.check(a); err != nil {
+		return fmt.Errorf("apply %s: %w", a.Name, err)
+	}
 	data, err := a.Marshal()
 	if err != nil {
 		return fmt.Errorf("apply %s: %w", a.Name, err)

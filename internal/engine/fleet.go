@@ -10,15 +10,15 @@ import (
 
 	"github.com/cutover/cutover/internal/deploy"
 	"github.com/cutover/cutover/internal/runtime"
-	"github.com/cutover/cutover/internal/spec"
 	"github.com/cutover/cutover/internal/store"
 )
 
-// fleet is deploy.Fleet over a runtime driver: instances of an app's releases, recorded in the
-// store, drained out of the router before they are stopped.
+// fleet is deploy.Fleet over the runtime drivers: instances of an app's releases, started by
+// the driver their release's spec names, recorded in the store, drained out of the router
+// before they are stopped by the driver that started them.
 type fleet struct {
-	e      *Engine
-	driver runtime.Driver
+	e       *Engine
+	drivers drivers
 
 	mu    sync.Mutex
 	known map[string]runtime.Instance // by instance ID
@@ -27,20 +27,6 @@ type fleet struct {
 var _ deploy.Fleet = (*fleet)(nil)
 
 func instanceID(app, version string, n int) string { return fmt.Sprintf("%s-%s-%d", app, version, n) }
-
-// adopt loads the instances the driver still runs (after a restart of cutover).
-func (f *fleet) adopt(ctx context.Context) error {
-	ins, err := f.driver.List(ctx)
-	if err != nil {
-		return fmt.Errorf("list running instances: %w", err)
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, in := range ins {
-		f.known[in.ID] = in
-	}
-	return nil
-}
 
 func (f *fleet) of(app, version string) []runtime.Instance {
 	f.mu.Lock()
@@ -64,12 +50,24 @@ func (f *fleet) Ensure(ctx context.Context, app, version string, count int) ([]d
 	for _, in := range f.of(app, version) {
 		have[in.ID] = true
 	}
+	var missing []string
 	for n := 1; n <= count; n++ {
-		id := instanceID(app, version, n)
-		if have[id] {
-			continue
+		if id := instanceID(app, version, n); !have[id] {
+			missing = append(missing, id)
 		}
-		in, err := f.driver.Start(ctx, f.e.instanceSpec(a, id, version))
+	}
+	if len(missing) == 0 {
+		return f.Endpoints(ctx, app, version)
+	}
+	drv, err := f.drivers.forSpec(a)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.ensureImage(ctx, drv, a, version); err != nil {
+		return nil, maskError(f.e.masker(app, version), err)
+	}
+	for _, id := range missing {
+		in, err := drv.Start(ctx, f.e.instanceSpec(a, id, version))
 		if err != nil {
 			return nil, maskError(f.e.masker(app, version), fmt.Errorf("start instance %s: %w", id, err))
 		}
@@ -94,7 +92,11 @@ func (f *fleet) Endpoints(_ context.Context, app, version string) ([]deploy.Endp
 func (f *fleet) Observe(ctx context.Context, app, version string) ([]deploy.InstanceObs, error) {
 	var out []deploy.InstanceObs
 	for _, in := range f.of(app, version) {
-		st, err := f.driver.Status(ctx, in)
+		drv, err := f.drivers.of(in)
+		if err != nil {
+			return out, err
+		}
+		st, err := drv.Status(ctx, in)
 		if err != nil {
 			return out, fmt.Errorf("status of %s: %w", in.ID, err)
 		}
@@ -102,7 +104,7 @@ func (f *fleet) Observe(ctx context.Context, app, version string) ([]deploy.Inst
 		if !st.Running {
 			obs.Exited = true
 			obs.Reason = st.Reason
-			if lines, err := f.driver.Logs(ctx, in, 5); err == nil && len(lines) > 0 {
+			if lines, err := drv.Logs(ctx, in, 5); err == nil && len(lines) > 0 {
 				obs.Reason += "; last log lines: " + strings.Join(lines, " | ")
 			}
 			obs.Reason = f.e.masker(app, version).Mask(obs.Reason) // log lines may print a secret
@@ -136,7 +138,11 @@ func (f *fleet) stop(ctx context.Context, app, version string, ins []runtime.Ins
 		f.e.log.Warn("drain before stop", "app", app, "version", version, "err", err)
 	}
 	for _, in := range ins {
-		if err := f.driver.Stop(ctx, in, grace); err != nil {
+		drv, err := f.drivers.of(in)
+		if err != nil {
+			return err
+		}
+		if err := drv.Stop(ctx, in, grace); err != nil {
 			return fmt.Errorf("stop instance %s: %w", in.ID, err)
 		}
 		f.mu.Lock()
@@ -147,19 +153,6 @@ func (f *fleet) stop(ctx context.Context, app, version string, ins []runtime.Ins
 		}
 	}
 	return nil
-}
-
-// instanceSpec builds what the driver starts for one instance of a release.
-func (e *Engine) instanceSpec(a *spec.App, id, version string) runtime.InstanceSpec {
-	env := map[string]string{}
-	p := a.Run.Process
-	for k, v := range p.Env {
-		env[k] = v
-	}
-	for name, other := range a.Run.Endpoints {
-		env[name] = e.endpointOf(other)
-	}
-	return runtime.InstanceSpec{ID: id, App: a.Name, Release: version, Argv: p.Command, Dir: p.Dir, Env: env}
 }
 
 // versions lists the versions of app with known instances.

@@ -8,6 +8,7 @@ import (
 	"maps"
 
 	"github.com/cutover/cutover/internal/deploy"
+	"github.com/cutover/cutover/internal/spec"
 	"github.com/cutover/cutover/internal/store"
 )
 
@@ -31,16 +32,7 @@ func (e *Engine) Deploy(ctx context.Context, app, version string, set map[string
 	if blue == version {
 		return deploy.State{}, fmt.Errorf("app %s already serves %s; deploy a new version", app, version)
 	}
-	rel := *a
-	if len(set) > 0 {
-		p := *a.Run.Process
-		p.Env = maps.Clone(p.Env)
-		if p.Env == nil {
-			p.Env = map[string]string{}
-		}
-		maps.Copy(p.Env, set)
-		rel.Run.Process = &p
-	}
+	rel := withEnv(a, set)
 	data, err := rel.Marshal()
 	if err != nil {
 		return deploy.State{}, err
@@ -216,6 +208,31 @@ func (e *Engine) blue(app string) (string, *deploy.State, error) {
 		}
 	}
 	return "", nil, nil
+}
+
+// withEnv is a copy of a with set added to its runtime's env (run.process.env or
+// run.docker.env), or a copy as it is when set is empty. a is not changed.
+func withEnv(a *spec.App, set map[string]string) spec.App {
+	rel := *a
+	if len(set) == 0 {
+		return rel
+	}
+	merged := maps.Clone(a.Run.Env())
+	if merged == nil {
+		merged = map[string]string{}
+	}
+	maps.Copy(merged, set)
+	switch {
+	case a.Run.Docker != nil:
+		d := *a.Run.Docker
+		d.Env = merged
+		rel.Run.Docker = &d
+	case a.Run.Process != nil:
+		p := *a.Run.Process
+		p.Env = merged
+		rel.Run.Process = &p
+	}
+	return rel
 }
 
 func decodeState(d store.Deployment) (deploy.State, error) {

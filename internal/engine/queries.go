@@ -145,7 +145,11 @@ func (e *Engine) Logs(ctx context.Context, app, version string, lines int) ([]Lo
 		}
 		m := e.masker(app, v)
 		for _, in := range e.fleet.of(app, v) {
-			ls, err := e.fleet.driver.Logs(ctx, in, lines)
+			drv, err := e.fleet.drivers.of(in)
+			if err != nil {
+				return nil, err
+			}
+			ls, err := drv.Logs(ctx, in, lines)
 			if err != nil {
 				return nil, fmt.Errorf("logs of %s: %w", in.ID, err)
 			}

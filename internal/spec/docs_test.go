@@ -202,6 +202,8 @@ func typeName(t reflect.Type) string {
 		return "duration"
 	case reflect.TypeFor[Condition]():
 		return "condition"
+	case reflect.TypeFor[ByteSize]():
+		return "size"
 	}
 	switch t.Kind() {
 	case reflect.Pointer:

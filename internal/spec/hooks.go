@@ -146,8 +146,8 @@ type CommandHook struct {
 
 	// Names of variables in env whose values are secret, treated like run.process.secret_env:
 	// the hook gets the real values, everything cutover shows has them replaced by `******`
-	// (the hook's output included). Names listed in run.process.secret_env are secret here
-	// too without being repeated.
+	// (the hook's output included). Names listed in run.process.secret_env (or
+	// run.docker.secret_env) are secret here too without being repeated.
 	//
 	// Default: none.
 	// Example: [DATABASE_URL]

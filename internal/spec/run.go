@@ -6,13 +6,20 @@ import (
 )
 
 // Run says how instances of a release are started and stopped. Exactly one runtime is set:
-// today that is process; a docker runtime is planned beside it.
+// process (local child processes) or docker (containers). A release keeps the runtime it was
+// deployed with, so an app can move from one to the other with an ordinary deployment.
 type Run struct {
 	// Runs each instance as a local child process.
 	//
-	// Required (it is the only runtime for now).
+	// Required unless docker is set.
 	// Example: {command: ["./web", "--port", "$PORT"]}
 	Process *Process `yaml:"process,omitempty"`
+
+	// Runs each instance as a Docker container.
+	//
+	// Required unless process is set.
+	// Example: {image: "web:$CUTOVER_VERSION", port: 8080, memory: 256m}
+	Docker *Docker `yaml:"docker,omitempty"`
 
 	// How many instances of each release run; the router balances requests over the healthy
 	// ones. From 1 to 100.
@@ -29,7 +36,9 @@ type Run struct {
 
 	// Other apps' router endpoints given to every instance as environment variables, for
 	// services that call each other: variable name -> app name. cutover sets the variable to
-	// http://ADDRESS, where ADDRESS is the listen address of that app's first route.
+	// http://ADDRESS, where ADDRESS is the listen address of that app's first route. In a
+	// container on a bridge network 127.0.0.1 is the container itself: give such apps a route
+	// on an address the container reaches (the host's address on the bridge, say).
 	//
 	// Default: none.
 	// Example: {USERS_ENDPOINT: users}
@@ -121,8 +130,48 @@ type Health struct {
 	StartupGrace Duration `yaml:"startup_grace,omitempty" spec:"nonzero"`
 }
 
-// runtimes lists the keys of Run that select a runtime; exactly one must be set.
-var runtimes = []string{"process"}
+// The runtimes: the keys of Run that select one, exactly one of which is set.
+const (
+	RuntimeProcess = "process"
+	RuntimeDocker  = "docker"
+)
+
+var runtimes = []string{RuntimeProcess, RuntimeDocker}
+
+// Runtime names the runtime the spec selects, RuntimeProcess or RuntimeDocker ("" if none).
+func (r *Run) Runtime() string {
+	switch {
+	case r.Docker != nil:
+		return RuntimeDocker
+	case r.Process != nil:
+		return RuntimeProcess
+	}
+	return ""
+}
+
+// Env is the environment the spec gives instances (run.process.env or run.docker.env); nil
+// if none. The map is the spec's own: do not change it.
+func (r *Run) Env() map[string]string {
+	switch {
+	case r.Docker != nil:
+		return r.Docker.Env
+	case r.Process != nil:
+		return r.Process.Env
+	}
+	return nil
+}
+
+// SecretEnv lists the secret names of the runtime's env (run.process.secret_env or
+// run.docker.secret_env).
+func (r *Run) SecretEnv() []string {
+	switch {
+	case r.Docker != nil:
+		return r.Docker.SecretEnv
+	case r.Process != nil:
+		return r.Process.SecretEnv
+	}
+	return nil
+}
 
 const maxInstances = 100
 
@@ -144,10 +193,13 @@ func (r *Run) defaults() {
 			p.SecretEnv = nil
 		}
 	}
+	if d := r.Docker; d != nil {
+		d.defaults()
+	}
 }
 
 func (r *Run) validate(c *checker, path string) {
-	c.exactlyOne(path, runtimes, []bool{r.Process != nil})
+	c.exactlyOne(path, runtimes, []bool{r.Process != nil, r.Docker != nil})
 	if p := r.Process; p != nil {
 		pp := join(path, "process")
 		if len(p.Command) == 0 || p.Command[0] == "" {
@@ -156,6 +208,9 @@ func (r *Run) validate(c *checker, path string) {
 		c.env(pp+".env", p.Env)
 		c.secretEnv(pp+".secret_env", p.SecretEnv, p.Env)
 	}
+	if d := r.Docker; d != nil {
+		d.validate(c, join(path, "docker"))
+	}
 	if !(r.Instances >= 1 && r.Instances <= maxInstances) {
 		c.add(path+".instances", "must be between 1 and %d, got %d", maxInstances, r.Instances)
 	}
@@ -163,10 +218,8 @@ func (r *Run) validate(c *checker, path string) {
 	for _, name := range sortedKeys(r.Endpoints) {
 		p := keyPath(path+".endpoints", name)
 		c.envName(p, name)
-		if r.Process != nil {
-			if _, clash := r.Process.Env[name]; clash {
-				c.add(p, "%s is also set in run.process.env; use one or the other", name)
-			}
+		if _, clash := r.Env()[name]; clash {
+			c.add(p, "%s is also set in run.%s.env; use one or the other", name, r.Runtime())
 		}
 		if app := r.Endpoints[name]; !nameRE.MatchString(app) {
 			c.add(p, "%q is not an app name (%s)", clip(app), nameRules)

@@ -14,31 +14,31 @@ const Mask = "******"
 // words and numbers and tell more about the secret than it hides.
 const MinMaskLen = 4
 
-// secretNames is the set of run.process.env names listed in run.process.secret_env.
+// secretNames is the set of the run's env names listed in its secret_env
+// (run.process.secret_env or run.docker.secret_env).
 func (a *App) secretNames() map[string]bool {
 	names := map[string]bool{}
-	if p := a.Run.Process; p != nil {
-		for _, n := range p.SecretEnv {
-			names[n] = true
-		}
+	for _, n := range a.Run.SecretEnv() {
+		names[n] = true
 	}
 	return names
 }
 
 // hookSecret reports whether name is secret in command hook x: listed in its own secret_env
-// or in run.process.secret_env (runSecret).
+// or in the run's secret_env (runSecret).
 func hookSecret(x *CommandHook, name string, runSecret map[string]bool) bool {
 	return runSecret[name] || slices.Contains(x.SecretEnv, name)
 }
 
 // Redacted returns a copy of a in which the value of every secret variable is Mask: the
-// run.process.env names listed in run.process.secret_env, and a command hook's env names
-// listed in its own secret_env or in run.process.secret_env. It is what every outward path
-// (the API, the CLI, logs) shows of a spec; a itself, the stored spec and the instances'
-// environment keep the real values.
+// run.process.env (or run.docker.env) names listed in run.process.secret_env (or
+// run.docker.secret_env), and a command hook's env names listed in its own secret_env or in
+// the run's. It is what every outward path (the API, the CLI, logs) shows of a spec; a
+// itself, the stored spec and the instances' environment keep the real values.
 //
-// a is not changed. The copy has its own run.process, hooks and env maps, the only parts it
-// changes; the other fields share their maps and slices with a, so treat it as read-only.
+// a is not changed. The copy has its own run.process, run.docker, hooks and env maps, the
+// only parts it changes; the other fields share their maps and slices with a, so treat it
+// as read-only.
 func (a *App) Redacted() *App {
 	out := *a
 	secret := a.secretNames()
@@ -48,6 +48,18 @@ func (a *App) Redacted() *App {
 		cp.Command = slices.Clone(p.Command)
 		cp.SecretEnv = slices.Clone(p.SecretEnv)
 		out.Run.Process = &cp
+	}
+	if d := a.Run.Docker; d != nil {
+		cp := *d
+		cp.Env = maskValues(d.Env, func(name string) bool { return secret[name] })
+		cp.Command = slices.Clone(d.Command)
+		cp.Entrypoint = slices.Clone(d.Entrypoint)
+		cp.SecretEnv = slices.Clone(d.SecretEnv)
+		if d.Build != nil {
+			b := *d.Build
+			cp.Build = &b
+		}
+		out.Run.Docker = &cp
 	}
 	if a.Hooks != nil {
 		out.Hooks = slices.Clone(a.Hooks)
@@ -89,10 +101,9 @@ func (a *App) Secrets() []string {
 		}
 	}
 	secret := a.secretNames()
-	if p := a.Run.Process; p != nil {
-		for name := range secret {
-			add(p.Env[name])
-		}
+	env := a.Run.Env()
+	for _, name := range a.Run.SecretEnv() {
+		add(env[name])
 	}
 	for _, h := range a.Hooks {
 		if x := h.Command; x != nil {

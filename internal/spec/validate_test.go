@@ -75,7 +75,7 @@ func TestValidationProblems(t *testing.T) {
 		{desc: "not a mapping", src: "- app: web\n", want: []string{"@1"}},
 		{desc: "two documents", src: valid + "---\napp: other\n", want: []string{"~one YAML document@7"}},
 		{desc: "everything required missing", src: "health: {path: /h}\n", want: []string{
-			"app~required", "routes~required", "run~required: process"}},
+			"app~required", "routes~required", "run~set exactly one of process, docker"}},
 		{desc: "five mistakes, five problems", src: `app: Web!
 routes:
   - listen: nope

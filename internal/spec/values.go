@@ -206,3 +206,57 @@ func clip(s string) string {
 	}
 	return s
 }
+
+// ByteSize is an amount of memory in bytes, written in YAML as a whole number with an
+// optional unit: "512k", "256m", "1g" (powers of 1024; "256mb", "256MiB" and a "b" suffix
+// are read too). A bare number is bytes.
+type ByteSize int64
+
+var sizeUnits = []struct {
+	suffix string
+	shift  uint
+}{{"t", 40}, {"g", 30}, {"m", 20}, {"k", 10}, {"", 0}}
+
+// ParseByteSize reads a size such as "256m".
+func ParseByteSize(s string) (ByteSize, error) {
+	t := strings.ToLower(strings.TrimSpace(s))
+	t = strings.TrimSuffix(strings.TrimSuffix(t, "b"), "i")
+	for _, u := range sizeUnits {
+		num, ok := strings.CutSuffix(t, u.suffix)
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
+		if err != nil || n < 0 || n > math.MaxInt64>>u.shift {
+			break
+		}
+		return ByteSize(n << u.shift), nil
+	}
+	return 0, fmt.Errorf("%q is not a size: write a whole number with a unit, like \"256m\" or \"1g\"", clip(s))
+}
+
+// String writes the size in the largest unit that holds it exactly: "256m", "1g", "1000".
+func (b ByteSize) String() string {
+	for _, u := range sizeUnits {
+		if u.shift > 0 && b != 0 && b%(1<<u.shift) == 0 {
+			return strconv.FormatInt(int64(b)>>u.shift, 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(int64(b), 10)
+}
+
+// UnmarshalYAML reads a size string or a number of bytes.
+func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("expected a size like \"256m\", got %s", describe(n))
+	}
+	v, err := ParseByteSize(n.Value)
+	if err != nil {
+		return err
+	}
+	*b = v
+	return nil
+}
+
+// MarshalYAML writes the size as its String.
+func (b ByteSize) MarshalYAML() (any, error) { return b.String(), nil }

@@ -37,16 +37,23 @@ them; delete a file and restart to replace its token. A --listen address that is
 loopback is refused unless it is served over TLS (--tls-cert, --tls-key) or
 --insecure-non-loopback is given (logged loudly on every start).
 
-At start running instances are re-adopted and deployments in progress resume where they
-were; the router serves its last table throughout.
+Apps run as local processes (run.process) or as Docker containers (run.docker). The Docker
+engine is --docker-host (default: DOCKER_HOST, else unix:///var/run/docker.sock), contacted
+only when an app uses it: the server starts fine without Docker, and applying a docker app
+while the engine does not answer is refused with the reason. Containers carry the label
+cutover.owner=<the ID in <data dir>/owner-id>, so a server only ever adopts, stops or reaps
+its own.
+
+At start running instances (processes and containers) are re-adopted and deployments in
+progress resume where they were; the router serves its last table throughout.
 
 SIGTERM or SIGINT: the API stops accepting calls, deployments in progress are saved (the
 next start resumes them), and the server exits 0. The router and the instances keep running
 and serving, to be re-adopted by the next start (stop the router with SIGTERM to its PID; an
 embedded router drains for up to 30s).
 
---config FILE (YAML or JSON) may set data_dir, socket and listen; flags and environment
-variables override it.`,
+--config FILE (YAML or JSON) may set data_dir, socket, listen and docker_host; flags and
+environment variables override it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if configPath != "" {
@@ -63,6 +70,9 @@ variables override it.`,
 				}
 				if f.Listen != nil && !fl.Changed("listen") {
 					cfg.Listen = *f.Listen
+				}
+				if f.DockerHost != nil && !fl.Changed("docker-host") {
+					cfg.DockerHost = *f.DockerHost
 				}
 			}
 			// The global --socket names the server's socket too, when given.
@@ -85,12 +95,13 @@ variables override it.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&configPath, "config", "", "config file (YAML or JSON) with data_dir, socket, listen")
+	f.StringVar(&configPath, "config", "", "config file (YAML or JSON) with data_dir, socket, listen, docker_host")
 	f.StringVar(&cfg.DataDir, "data-dir", daemon.DefaultDataDir(), "where the server keeps its state (env CUTOVER_DATA_DIR)")
 	f.StringVar(&cfg.Listen, "listen", daemon.DefaultListen, `TCP address of the API ("" for none)`)
 	f.StringVar(&cfg.TLSCert, "tls-cert", "", "serve the TCP API over TLS with this certificate (PEM); then --listen may be non-loopback")
 	f.StringVar(&cfg.TLSKey, "tls-key", "", "the TLS certificate's private key (PEM)")
 	f.BoolVar(&cfg.InsecureNonLoopback, "insecure-non-loopback", false, "allow a --listen address that is not loopback (no TLS: the token travels in clear)")
+	f.StringVar(&cfg.DockerHost, "docker-host", "", "the Docker engine for apps with run.docker (default: DOCKER_HOST, else unix:///var/run/docker.sock)")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log debug detail")
 	f.BoolVar(&embedded, "embedded-router", false, "run the router inside the server (traffic then stops with it) instead of as its own process")
 	return cmd
