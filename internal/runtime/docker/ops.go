@@ -130,7 +130,38 @@ func (d *Driver) Status(ctx context.Context, in runtime.Instance) (runtime.Statu
 	if rec != nil {
 		return rec.status, nil
 	}
-	return statusOf(*c), nil
+	return d.settleOOM(ctx, in, *c), nil
+}
+
+// oomSettle bounds how long Status waits for the engine to flag a fresh SIGKILL of a
+// memory-limited container as an OOM kill: the engine learns of it from a separate event,
+// which a loaded machine may deliver after the exit itself.
+const oomSettle = time.Second
+
+// settleOOM reports c's status, first re-reading a container that was just killed by SIGKILL
+// under a memory limit until the engine sets OOMKilled or oomSettle passes.
+func (d *Driver) settleOOM(ctx context.Context, in runtime.Instance, c container.InspectResponse) runtime.Status {
+	deadline := time.Now().Add(oomSettle)
+	for {
+		st := statusOf(c)
+		if st.Running || st.Signal != "SIGKILL" || c.State == nil || c.State.OOMKilled ||
+			c.HostConfig == nil || c.HostConfig.Memory == 0 || !time.Now().Before(deadline) {
+			return st
+		}
+		if fin, err := time.Parse(time.RFC3339Nano, c.State.FinishedAt); err != nil || time.Since(fin) > 5*time.Second {
+			return st // an old exit: the flag would have arrived long ago
+		}
+		select {
+		case <-ctx.Done():
+			return st
+		case <-time.After(100 * time.Millisecond):
+		}
+		next, rec, err := d.lookup(ctx, in)
+		if err != nil || rec != nil {
+			return st
+		}
+		c = *next
+	}
 }
 
 // List returns the running containers of this owner, oldest first. It reaps the ended ones
