@@ -40,6 +40,11 @@ func (e *Engine) Deploy(ctx context.Context, app, version string, set map[string
 		}
 		maps.Copy(p.Env, set)
 		rel.Run.Process = &p
+		// The overrides obey the spec's rules for env (no PORT, valid names): a release is
+		// stored as a spec and must parse back after a restart.
+		if err := rel.Validate(); err != nil {
+			return deploy.State{}, err
+		}
 	}
 	data, err := rel.Marshal()
 	if err != nil {
