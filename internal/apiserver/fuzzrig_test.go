@@ -71,7 +71,7 @@ func newFuzzRig(tb testing.TB) *fuzzRig {
 		tb.Fatal(err)
 	}
 	r := &fuzzRig{h: New(Options{Engine: eng, Router: rt, Token: testToken, Logger: testLogger()}),
-		eng: eng, st: st, listen: sampletest.FreeAddr(tb)}
+		eng: eng, st: st}
 	tb.Cleanup(func() {
 		eng.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
@@ -84,6 +84,8 @@ func newFuzzRig(tb testing.TB) *fuzzRig {
 }
 
 // reset brings the control plane back to fuzzApp alone, freshly applied, with no history.
+// It routes fuzzApp on a new port each time: a port just given up can be taken by anyone's
+// next connection before the router binds it again.
 func (r *fuzzRig) reset(tb testing.TB) {
 	tb.Helper()
 	r.settle(tb)
@@ -96,6 +98,7 @@ func (r *fuzzRig) reset(tb testing.TB) {
 			tb.Fatalf("reset: %v", err)
 		}
 	}
+	r.listen = sampletest.FreeAddr(tb)
 	a, err := spec.Parse(strings.NewReader(fuzzSpec(r.listen)))
 	if err != nil {
 		tb.Fatal(err)
