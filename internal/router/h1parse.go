@@ -33,9 +33,9 @@ type h1Request struct {
 
 // readRequestHead parses a request head strictly: CRLF line ends only, no obs-fold, no bare
 // CR or NUL, token field names with no space before the colon, exactly one Host for
-// HTTP/1.1, one Content-Length or one "chunked" Transfer-Encoding but never both. What RFC
-// 9112 lets a server either repair or reject is rejected: a proxy must never read a request
-// differently from whoever is in front of it.
+// HTTP/1.1 (and a Host of host bytes only), one Content-Length or one "chunked"
+// Transfer-Encoding but never both. What RFC 9112 lets a server either repair or reject is
+// rejected: a proxy must never read a request differently from whoever is in front of it.
 func readRequestHead(br *bufio.Reader, maxBytes int, h http.Header) (*h1Request, error) {
 	budget := maxBytes
 	line, err := readLine(br, &budget)
