@@ -33,6 +33,13 @@ func (e *Engine) Deploy(ctx context.Context, app, version string, set map[string
 		return deploy.State{}, fmt.Errorf("app %s already serves %s; deploy a new version", app, version)
 	}
 	rel := withEnv(a, set)
+	if len(set) > 0 {
+		// The overrides obey the spec's rules for env (no PORT, valid names): a release is
+		// stored as a spec and must parse back after a restart.
+		if err := rel.Validate(); err != nil {
+			return deploy.State{}, err
+		}
+	}
 	data, err := rel.Marshal()
 	if err != nil {
 		return deploy.State{}, err

@@ -33,9 +33,9 @@ type h1Request struct {
 
 // readRequestHead parses a request head strictly: CRLF line ends only, no obs-fold, no bare
 // CR or NUL, token field names with no space before the colon, exactly one Host for
-// HTTP/1.1, one Content-Length or one "chunked" Transfer-Encoding but never both. What RFC
-// 9112 lets a server either repair or reject is rejected: a proxy must never read a request
-// differently from whoever is in front of it.
+// HTTP/1.1 (and a Host of host bytes only), one Content-Length or one "chunked"
+// Transfer-Encoding but never both. What RFC 9112 lets a server either repair or reject is
+// rejected: a proxy must never read a request differently from whoever is in front of it.
 func readRequestHead(br *bufio.Reader, maxBytes int, h http.Header) (*h1Request, error) {
 	budget := maxBytes
 	line, err := readLine(br, &budget)
@@ -136,6 +136,9 @@ func readRequestHead(br *bufio.Reader, maxBytes int, h http.Header) (*h1Request,
 	if r.URL.Host != "" { // absolute form: the target's authority is the host
 		r.Host = r.URL.Host
 	}
+	if !validHost(r.Host) {
+		return nil, badRequest("invalid Host") // RFC 9112 3.2; an instance's net/http would refuse it too
+	}
 	if minor == 0 && !connectionListed(h["Connection"], "keep-alive") {
 		hr.close = true
 	}
@@ -196,6 +199,30 @@ func parseTarget(method, target string) (*url.URL, error) {
 }
 
 func notDigit(r rune) bool { return r < '0' || r > '9' }
+
+// validHost reports whether every byte of a Host value may appear in one: the bytes of
+// RFC 3986 host and port, as net/http (httpguts.ValidHostHeader) accepts them.
+func validHost(h string) bool {
+	for i := 0; i < len(h); i++ {
+		if c := h[i]; c >= 0x80 || !hostChars[c] {
+			return false
+		}
+	}
+	return true
+}
+
+var hostChars = func() (t [128]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-32] = true, true
+	}
+	for _, c := range "!$%&'()*+,-.:;=[]_~" {
+		t[c] = true
+	}
+	return t
+}()
 
 func isToken(b []byte) bool {
 	for _, c := range b {
