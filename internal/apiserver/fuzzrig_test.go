@@ -13,6 +13,7 @@ import (
 
 	"github.com/cutover/cutover/internal/engine"
 	"github.com/cutover/cutover/internal/router"
+	"github.com/cutover/cutover/internal/runtime"
 	"github.com/cutover/cutover/internal/runtime/process"
 	"github.com/cutover/cutover/internal/sampleapp/sampletest"
 	"github.com/cutover/cutover/internal/spec"
@@ -65,7 +66,7 @@ func newFuzzRig(tb testing.TB) *fuzzRig {
 		tb.Fatal(err)
 	}
 	rt := router.New(router.Options{SampleInterval: 100 * time.Millisecond, DrainTimeout: time.Second})
-	eng, err := engine.New(context.Background(), engine.Options{Router: rt, Driver: drv, Store: st,
+	eng, err := engine.New(context.Background(), engine.Options{Router: rt, Drivers: map[string]runtime.Driver{process.Name: drv}, Store: st,
 		Tick: 10 * time.Millisecond, JanitorInterval: time.Hour, Logger: testLogger()})
 	if err != nil {
 		tb.Fatal(err)
