@@ -69,6 +69,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Metrics is served at /metrics; nil answers 404.
 	Metrics http.Handler
+	// Sessions, if set, lets a request without an Authorization header in by its dashboard
+	// session cookie (package web), with the session's role; see sessionRole for the CSRF rule.
+	Sessions Sessions
 }
 
 // server holds the dependencies every handler reads; it is immutable after New.
@@ -80,6 +83,7 @@ type server struct {
 	readOnly []byte
 	log      *slog.Logger
 	metrics  http.Handler
+	sessions Sessions
 	mux      *http.ServeMux
 	routes   []route
 	ping     time.Duration // between keep-alive comments on event streams
@@ -92,7 +96,7 @@ func New(opts Options) http.Handler {
 
 func newServer(opts Options) *server {
 	s := &server{eng: opts.Engine, signals: opts.Router, token: []byte(opts.Token), readOnly: []byte(opts.ReadOnlyToken), log: opts.Logger,
-		metrics: opts.Metrics, mux: http.NewServeMux(), ping: 15 * time.Second}
+		metrics: opts.Metrics, sessions: opts.Sessions, mux: http.NewServeMux(), ping: 15 * time.Second}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -118,6 +122,13 @@ func isLocal(ctx context.Context) bool {
 
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	role := s.roleOf(r)
+	if role == "" {
+		var refused *api.Error
+		if role, refused = s.sessionRole(r); refused != nil {
+			s.writeError(w, r, refused)
+			return
+		}
+	}
 	if role == "" {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="cutover"`)
 		s.writeError(w, r, &api.Error{Status: http.StatusUnauthorized, Code: api.CodeUnauthorized,

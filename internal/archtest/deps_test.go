@@ -26,6 +26,8 @@ var rules = []struct {
 		"the user's model depends on nothing of the machinery"},
 	{"runtime", []string{"engine", "deploy", "router", "store"},
 		"the driver contract stands alone"},
+	{"web", []string{"engine", "router", "deploy", "store", "daemon", "runtime", "apiserver", "spec"},
+		"the dashboard sees the server only through the API"},
 }
 
 // TestBinaryLinksNoTestHelpers: helpers for tests stay out of the shipped binary.
