@@ -36,11 +36,13 @@ function path(points, x, y) {
 
 // lineChart makes a chart: title, unit shown after values, fmt(value) for labels, floor the
 // least top of the y axis (so that a quiet series is not drawn as noise), span in ms.
-export function lineChart({ id, title, unit, fmt, floor, span }) {
+export function lineChart({ id, title, unit, axisUnit = '', fmt, floor, span }) {
   const grid = s('g', { class: 'grid' });
   const blue = s('path', { class: 'line line-blue' });
   const green = s('path', { class: 'line line-green' });
-  const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', class: 'chart-svg' }, grid, blue, green);
+  const blueDot = s('circle', { class: 'dot dot-blue', r: 3.5 });
+  const greenDot = s('rect', { class: 'dot dot-green', width: 7, height: 7 });
+  const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', class: 'chart-svg' }, grid, blue, green, blueDot, greenDot);
   const blueVal = h('span', { class: 'lg-val' });
   const greenVal = h('span', { class: 'lg-val' });
   const blueName = h('span');
@@ -62,7 +64,7 @@ export function lineChart({ id, title, unit, fmt, floor, span }) {
     grid.replaceChildren();
     for (const v of [0, top / 2, top]) {
       grid.append(s('line', { x1: M.left, x2: W - M.right, y1: y(v), y2: y(v), class: v === 0 ? 'axis' : '' }));
-      grid.append(s('text', { x: M.left - 6, y: y(v) + 4, 'text-anchor': 'end' }, fmt(v)));
+      grid.append(s('text', { x: M.left - 6, y: y(v) + 4, 'text-anchor': 'end' }, fmt(v) + axisUnit));
     }
     for (const [label, t] of [['−2m', t0], ['−1m', t0 + span / 2], ['now', now]]) {
       grid.append(s('text', { x: x(t), y: H - 6, 'text-anchor': t === t0 ? 'start' : t === now ? 'end' : 'middle' }, label));
@@ -70,12 +72,22 @@ export function lineChart({ id, title, unit, fmt, floor, span }) {
     blue.setAttribute('d', path(series.map((p) => [p.t, p.blue]), x, y));
     green.setAttribute('d', path(series.map((p) => [p.t, p.green]), x, y));
     const last = series[series.length - 1] || { blue: null, green: null };
+    // The latest value of each version is marked (a circle for blue, a square for green), so a
+    // series of one sample shows too.
+    const mark = (dot, v, dx) => {
+      dot.style.display = v === null || v === undefined || !series.length ? 'none' : '';
+      if (dot.style.display === 'none') return;
+      dot.setAttribute(dx ? 'x' : 'cx', (x(last.t) - dx).toFixed(1));
+      dot.setAttribute(dx ? 'y' : 'cy', (y(v) - dx).toFixed(1));
+    };
+    mark(blueDot, last.blue, 0);
+    mark(greenDot, last.green, 3.5);
     const show = (v) => (v === null || v === undefined ? 'no traffic' : fmt(v) + unit);
     blueName.textContent = names.blue || '—';
     greenName.textContent = names.green || '—';
     blueVal.textContent = show(last.blue);
-    greenVal.textContent = names.green ? show(last.green) : 'none';
-    svg.setAttribute('aria-label', `${title}: blue ${show(last.blue)}, green ${names.green ? show(last.green) : 'none'}`);
+    greenVal.textContent = show(last.green);
+    svg.setAttribute('aria-label', `${title}: blue ${show(last.blue)}, green ${show(last.green)}`);
     svg.dataset.points = String(series.length);
   }
   return { el, update };

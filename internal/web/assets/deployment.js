@@ -9,6 +9,9 @@ import { debounced, versionsOf } from './views.js';
 
 const enc = encodeURIComponent;
 const SPAN = 120000; // the charts show the last two minutes
+// seriesOf keeps each app's samples while the page lives, so that leaving a deployment's page
+// and coming back does not empty its charts.
+const seriesOf = new Map();
 
 // ACTIONS say what each command does, for its button and its confirmation.
 const ACTIONS = {
@@ -28,6 +31,15 @@ function actionsFor(d, app) {
   return d.phase === 'succeeded' && d.kind !== 'rollback' && d.blue && latest ? ['rollback'] : [];
 }
 
+// observedSplit says what the clients actually saw over the signals' window.
+function observedSplit(sg, d) {
+  if (!sg || d.terminal) return '';
+  const total = sg.blue.requests + sg.green.requests;
+  if (!total) return 'No requests in the last 10s.';
+  const g = (100 * sg.green.requests) / total;
+  return `Observed: green answered ${pct(g)} of ${total.toLocaleString()} requests in the last 10s.`;
+}
+
 function section(id, title, ...children) {
   return h('section', { class: 'panel panel-' + id, 'aria-labelledby': id + '-h' }, h('h2', { id: id + '-h', text: title }), ...children);
 }
@@ -43,14 +55,16 @@ export function deployment(root, _ctx, id) {
   const crumbApp = h('a', { href: '#/' });
   const split = splitBar({ blue: 'blue-pct', green: 'green-pct' });
   const step = h('p', { class: 'step', id: 'step' });
+  const observed = h('p', { class: 'observed', id: 'observed' });
   const reason = h('p', { class: 'reason', id: 'reason' });
   const evidence = h('ul', { class: 'evidence' });
+  const whyTitle = h('h3', { text: 'Waiting for' });
   const why = h('pre', { class: 'why', id: 'why' });
   const actions = h('div', { class: 'actions', id: 'actions' });
   const charts = {
     rate: lineChart({ id: 'chart-rate', title: 'Requests per second', unit: ' req/s', fmt: (v) => (v >= 100 ? v.toFixed(0) : v.toFixed(1)), floor: 1, span: SPAN }),
-    errors: lineChart({ id: 'chart-errors', title: 'Error rate (5xx)', unit: '%', fmt: (v) => v.toFixed(v >= 10 ? 0 : 1), floor: 1, span: SPAN }),
-    p99: lineChart({ id: 'chart-p99', title: 'Latency p99', unit: ' ms', fmt: (v) => (v >= 10 ? v.toFixed(0) : v.toFixed(1)), floor: 5, span: SPAN }),
+    errors: lineChart({ id: 'chart-errors', title: 'Error rate (5xx)', unit: '%', axisUnit: '%', fmt: (v) => v.toFixed(v >= 10 ? 0 : 1), floor: 1, span: SPAN }),
+    p99: lineChart({ id: 'chart-p99', title: 'Latency p99', unit: ' ms', axisUnit: 'ms', fmt: (v) => (v >= 10 ? v.toFixed(0) : v.toFixed(1)), floor: 5, span: SPAN }),
   };
   const timeline = h('ol', { class: 'timeline', id: 'timeline' });
   const instBody = h('tbody');
@@ -60,8 +74,8 @@ export function deployment(root, _ctx, id) {
     h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/', text: 'Apps' }), ' › ', crumbApp, ' › ', h('span', { 'aria-current': 'page', text: 'deployment' })),
     h('header', { class: 'page-head' }, title, badge), meta, newer,
     h('div', { class: 'dep-grid' },
-      section('traffic', 'Traffic split', split.el, step),
-      section('now', 'Now', reason, evidence, h('h3', { text: 'Waiting for' }), why, admin ? actions : null),
+      section('traffic', 'Traffic', split.el, step, observed, admin ? actions : null),
+      section('now', 'Now', reason, evidence, whyTitle, why),
       section('signals', 'Signals per version (10s window, last 2 minutes)',
         h('div', { class: 'charts' }, charts.rate.el, charts.errors.el, charts.p99.el)),
       section('timeline', 'Timeline', timeline),
@@ -81,9 +95,15 @@ export function deployment(root, _ctx, id) {
     meta.textContent = `Deployment ${d.id} · started ${clock(d.created_at)} · ${d.terminal ? 'took ' + dur(took) : 'running for ' + dur(took)}`;
     split.update(d.blue, d.green, weight);
     let s = d.steps ? `Step ${d.step || 0} of ${d.steps} · green at ${pct(weight)}` : `Green at ${pct(weight)}`;
-    if (d.paused) s += ' · paused';
-    else if (d.step_ends_at && !d.terminal) s += ` · next step in ${dur(new Date(d.step_ends_at) - Date.now())}`;
+    if (d.terminal) {
+      const ph = d.phase.replace(/_/g, ' ');
+      s = ph[0].toUpperCase() + ph.slice(1) + (d.steps ? ` at step ${d.step || 0} of ${d.steps}` : '');
+    }
+    else if (d.paused) s += ' · paused';
+    else if (d.step_ends_at) s += ` · next step in ${dur(new Date(d.step_ends_at) - Date.now())}`;
     step.textContent = s;
+    observed.textContent = observedSplit(lastSignals, d);
+    whyTitle.textContent = d.terminal ? 'How it ended' : 'Waiting for';
     reason.textContent = d.reason;
     evidence.replaceChildren(...(d.evidence || []).map((e) => h('li', { text: e })));
     renderActions();
@@ -134,9 +154,14 @@ export function deployment(root, _ctx, id) {
 
   async function refreshRecord() {
     try {
+      const was = d;
       d = await api(`/api/v1/deployments/${enc(id)}`);
       app = await api(`/api/v1/apps/${enc(d.app)}`).catch(() => app);
-      if (!gone) render();
+      if (!seriesOf.has(d.app)) seriesOf.set(d.app, []);
+      series = seriesOf.get(d.app);
+      if (gone) return;
+      render();
+      if (was && was.phase !== d.phase) pollSide();
     } catch (e) {
       if (!gone && !d) meta.textContent = e.message;
     }
@@ -157,8 +182,8 @@ export function deployment(root, _ctx, id) {
         errors: { blue: val(sg.blue, (v) => v.error_rate * 100), green: val(sg.green, (v) => v.error_rate * 100) },
         p99: { blue: val(sg.blue, (v) => v.p99_ms), green: val(sg.green, (v) => v.p99_ms) },
       });
-      series = series.filter((p) => p.t >= now - SPAN);
-      const names = { blue: sg.blue.version || d.blue, green: sg.green.version };
+      while (series.length && series[0].t < now - SPAN) series.shift();
+      const names = { blue: sg.blue.version || d.blue, green: sg.green.version || (d.kind === 'rollback' ? '' : d.green) };
       for (const k of Object.keys(charts)) charts[k].update(series.map((p) => ({ t: p.t, ...p[k] })), names, now);
       render();
     } catch { /* no routes yet, or a blip: the next tick tries again */ }
@@ -173,14 +198,17 @@ export function deployment(root, _ctx, id) {
     if (gone) return;
     why.textContent = w && w.deployment === d.id ? w.text : d.terminal ? 'Nothing: the deployment has ended.' : 'A newer deployment is the one in progress.';
     if (ins) {
-      instBody.replaceChildren(...(ins.length ? ins.map((i) => {
+      instBody.replaceChildren(...(ins.length ? ins.flatMap((i) => {
         const color = i.version === d.green && i.version !== d.blue ? 'green' : i.version === d.blue ? 'blue' : 'other';
         const state = !i.running ? 'stopped' : i.healthy ? 'healthy' : 'unhealthy';
-        return h('tr', {},
+        const rows = [h('tr', { class: i.reason ? 'has-reason' : '' },
           h('td', { class: 'mono', text: i.id }),
           h('td', {}, h('span', { class: 'vtag vtag-' + color, text: `${color === 'other' ? '' : color + ' '}${i.version}` })),
           h('td', { class: 'mono', text: i.addr }),
-          h('td', {}, h('span', { class: 'state state-' + state, text: state + (i.reason ? `: ${i.reason}` : '') })));
+          h('td', {}, h('span', { class: 'state state-' + state, text: state })))];
+        // A reason (why it stopped, with its last log lines) can be long: it gets a row of its own.
+        if (i.reason) rows.push(h('tr', { class: 'reason-row' }, h('td', { colspan: '4' }, h('div', { class: 'clamp', title: i.reason, text: i.reason }))));
+        return rows;
       }) : [h('tr', {}, h('td', { colspan: '4', text: 'No instances running.' }))]));
     }
   }
@@ -191,7 +219,7 @@ export function deployment(root, _ctx, id) {
       const lines = await api(`/api/v1/apps/${enc(d.app)}/logs?lines=30`);
       if (gone) return;
       const atEnd = logs.scrollTop + logs.clientHeight >= logs.scrollHeight - 4;
-      logs.textContent = lines.length ? lines.slice(-120).map((l) => `${l.instance} │ ${l.line}`).join('\n') : '(no output yet)';
+      logs.textContent = lines && lines.length ? lines.slice(-120).map((l) => `${l.instance} │ ${l.line}`).join('\n') : '(no output yet)';
       if (atEnd) logs.scrollTop = logs.scrollHeight;
     } catch { /* next tick */ }
   }

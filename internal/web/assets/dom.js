@@ -82,9 +82,9 @@ export function splitBar(ids = {}) {
     blueSeg.style.width = (100 - w) + '%';
     greenSeg.style.width = w + '%';
     blueName.textContent = blue || '—';
-    greenName.textContent = green || '—';
+    greenName.textContent = green || 'none';
     bluePct.textContent = pct(100 - w);
-    greenPct.textContent = pct(w);
+    greenPct.textContent = green ? pct(w) : '';
     greenKey.classList.toggle('key-idle', !green);
   }
   return { el, update };

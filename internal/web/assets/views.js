@@ -3,7 +3,7 @@
 // navigation.
 
 import { api } from './api.js';
-import { h, pct, dur, dateTime, phaseBadge, splitBar } from './dom.js';
+import { h, dur, clock, dateTime, phaseBadge, splitBar } from './dom.js';
 
 const enc = encodeURIComponent;
 
@@ -65,7 +65,10 @@ function card(name) {
     const v = versionsOf(app, latest, signals);
     split.update(v.blue, v.green, v.weight);
     badge.replaceChildren(phaseBadge(latest && latest.phase, latest && latest.paused));
-    step.textContent = v.active && latest.steps ? `Step ${latest.step || 0} of ${latest.steps} · green at ${pct(v.weight)}` : '';
+    let st = v.active && latest.steps ? `Step ${latest.step || 0} of ${latest.steps}` : '';
+    if (st && latest.paused) st += ' · paused';
+    else if (st && latest.step_ends_at) st += ` · next step at ${clock(latest.step_ends_at)}`;
+    step.textContent = st;
     step.hidden = !step.textContent;
     const chips = [];
     if (v.blue) chips.push(healthChip('Blue', v.blue, instances));
