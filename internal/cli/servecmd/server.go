@@ -37,6 +37,12 @@ them; delete a file and restart to replace its token. A --listen address that is
 loopback is refused unless it is served over TLS (--tls-cert, --tls-key) or
 --insecure-non-loopback is given (logged loudly on every start).
 
+The web dashboard is served at / on the same listener (http://127.0.0.1:7070/ by default):
+apps, live traffic split and signals, deployment timelines, history, and the actions. Log in
+with the output of ` + "`cutover token`" + ` (admin) or ` + "`cutover token --read-only`" + ` (viewer: no
+actions). It keeps a session cookie (HttpOnly, SameSite=Strict, Secure over TLS) for 12 hours,
+held in the server's memory: a restart logs everyone out.
+
 At start running instances are re-adopted and deployments in progress resume where they
 were; the router serves its last table throughout.
 
