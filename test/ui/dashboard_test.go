@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +19,7 @@ const canary = `test_listener: %s
 strategy:
   canary:
     steps:
-      - {weight: 10, pause: 10s}
+      - {weight: 10, pause: 15s}
       - {weight: 50, pause: 5m}
 analysis:
   interval: 1s
@@ -37,6 +38,14 @@ const (
 	card     = `.card[data-app="web"]`
 	greenPct = `(document.querySelector('#green-pct') || {}).textContent`
 )
+
+// barAt is true when the split bar under scope draws green at about share (0 to 1): the bar
+// animates, and a screenshot should show where it ends.
+func barAt(scope string, share float64) string {
+	return fmt.Sprintf(`(() => { const bar = document.querySelector('%s .split-bar'); if (!bar) return false;
+		const g = bar.querySelector('.seg-green').getBoundingClientRect().width / bar.getBoundingClientRect().width;
+		return Math.abs(g - %g) < 0.005; })()`, scope, share)
+}
 
 func TestDashboard(t *testing.T) {
 	br := startBrowser(t) // first: without Chromium there is nothing to test
@@ -83,15 +92,16 @@ func TestDashboard(t *testing.T) {
 	}
 	waitJS(t, admin, "the overview shows green at 10%",
 		`document.querySelector('`+card+` .green-pct').textContent === '10%'`, `document.querySelector('`+card+`').innerText`, time.Minute)
-	waitJS(t, admin, "the overview shows both versions healthy",
-		`document.querySelectorAll('`+card+` .hchip-ok').length === 2`, `document.querySelector('`+card+` .health').innerText`, 20*time.Second)
+	waitJS(t, admin, "the overview shows both versions healthy and their traffic",
+		`document.querySelectorAll('`+card+` .hchip-ok').length === 2 && document.querySelectorAll('`+card+` .mini tbody tr').length === 2 && `+barAt(card, 0.1),
+		`document.querySelector('`+card+`').innerText`, 20*time.Second)
 	screenshot(t, admin, "overview")
 
 	// The deployment page: the split moves from 10% to 50% on screen.
 	do(t, admin, "follow the deployment", 20*time.Second, chromedp.Click(chromedp.CSS(card+" .card-foot a")),
 		chromedp.WaitVisible(chromedp.CSS("#timeline li")))
 	waitJS(t, admin, "the deployment page shows green at 10%", greenPct+` === '10%'`, greenPct, 20*time.Second)
-	waitJS(t, admin, "the deployment page shows green at 50%", greenPct+` === '50%'`, greenPct, 40*time.Second)
+	waitJS(t, admin, "the deployment page shows green at 50%", greenPct+` === '50%' && `+barAt(".panel-traffic", 0.5), greenPct, 40*time.Second)
 	waitJS(t, admin, "the timeline shows the smoke hook's result", `document.querySelector('#timeline').textContent.includes('smoke')`,
 		`document.querySelector('#timeline').innerText`, 10*time.Second)
 	waitJS(t, admin, "the charts have a few seconds of both versions",
@@ -122,7 +132,7 @@ func TestDashboard(t *testing.T) {
 	do(t, admin, "confirm the abort", 10*time.Second, chromedp.Click(chromedp.CSS("#confirm-ok")), chromedp.WaitNotVisible(chromedp.CSS("#confirm")))
 	waitJS(t, admin, "the timeline shows the abort", `!!document.querySelector('#timeline li[data-phase="aborted"]') && document.querySelector('#phase').textContent.includes('aborted')`,
 		`document.querySelector('#timeline').innerText`, 30*time.Second)
-	waitJS(t, admin, "the split shows all traffic back on blue", greenPct+` === '0%' && document.querySelector('.panel-traffic .seg-green').getBoundingClientRect().width < 0.5`,
+	waitJS(t, admin, "the split shows all traffic back on blue", greenPct+` === '0%' && `+barAt(".panel-traffic", 0),
 		greenPct, 10*time.Second)
 	if got := s.mustDeployment(d.ID); got.Phase != "aborted" {
 		t.Errorf("the server says the deployment is %s (%s), want aborted", got.Phase, got.Reason)
@@ -148,6 +158,13 @@ func TestDashboard(t *testing.T) {
 		t.Errorf("on a 390px phone the overview is %dpx wider than the screen", w)
 	}
 	screenshot(t, admin, "overview-phone")
+	eval[string](t, admin, "open the deployment on a phone", `location.hash = '#/deployments/`+d.ID+`'`)
+	waitJS(t, admin, "the phone shows the ended deployment", `!!document.querySelector('#timeline li[data-phase="aborted"]') && +document.querySelector('#chart-rate svg').dataset.points > 0`,
+		`document.querySelector('#view').innerText`, 10*time.Second)
+	if w := eval[int](t, admin, "measure the page", `document.documentElement.scrollWidth - window.innerWidth`); w > 0 {
+		t.Errorf("on a 390px phone the deployment page is %dpx wider than the screen", w)
+	}
+	screenshot(t, admin, "deployment-phone")
 	t.Logf("browser part took %s; load: %d requests, %d failed (v2 answers 1%% with 500 on purpose)", time.Since(start).Round(time.Second), load.Sent(), load.Failed())
 }
 

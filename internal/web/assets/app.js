@@ -20,6 +20,7 @@ function route() {
   if (!session.role) return;
   if (view) view.destroy();
   view = null;
+  $('toast').hidden = true; // it spoke of the page left behind
   const root = $('view');
   for (const [re, mount] of routes) {
     const m = location.hash.match(re);

@@ -74,13 +74,14 @@ export function deployment(root, _ctx, id) {
     h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/', text: 'Apps' }), ' › ', crumbApp, ' › ', h('span', { 'aria-current': 'page', text: 'deployment' })),
     h('header', { class: 'page-head' }, title, badge), meta, newer,
     h('div', { class: 'dep-grid' },
-      section('traffic', 'Traffic', split.el, step, observed, admin ? actions : null),
+      section('traffic', 'Traffic', split.el, step, observed, admin ? actions
+        : h('p', { class: 'hint readonly', text: 'Read-only session: the actions are for the admin token.' })),
       section('now', 'Now', reason, evidence, whyTitle, why),
       section('signals', 'Signals per version (10s window, last 2 minutes)',
         h('div', { class: 'charts' }, charts.rate.el, charts.errors.el, charts.p99.el)),
       section('timeline', 'Timeline', timeline),
       section('instances', 'Instances', h('div', { class: 'table-wrap', role: 'region', 'aria-label': 'Instances', tabindex: '0' },
-        h('table', { class: 'table' }, h('thead', {}, h('tr', {}, ['Instance', 'Version', 'Address', 'State'].map((c) => h('th', { scope: 'col', text: c })))), instBody))),
+        h('table', { class: 'table' }, h('thead', {}, h('tr', {}, ['Instance', 'Version', 'Address', 'State'].map((c) => h('th', { scope: 'col', class: c === 'Address' ? 'addr' : '', text: c })))), instBody))),
       section('logs', 'Logs (tail)', logs)));
 
   function render() {
@@ -204,7 +205,7 @@ export function deployment(root, _ctx, id) {
         const rows = [h('tr', { class: i.reason ? 'has-reason' : '' },
           h('td', { class: 'mono', text: i.id }),
           h('td', {}, h('span', { class: 'vtag vtag-' + color, text: `${color === 'other' ? '' : color + ' '}${i.version}` })),
-          h('td', { class: 'mono', text: i.addr }),
+          h('td', { class: 'mono addr', text: i.addr }),
           h('td', {}, h('span', { class: 'state state-' + state, text: state })))];
         // A reason (why it stopped, with its last log lines) can be long: it gets a row of its own.
         if (i.reason) rows.push(h('tr', { class: 'reason-row' }, h('td', { colspan: '4' }, h('div', { class: 'clamp', title: i.reason, text: i.reason }))));

@@ -49,6 +49,19 @@ function healthChip(label, version, instances) {
   return h('li', { class: 'hchip hchip-' + state }, h('span', { class: 'hdot', 'aria-hidden': 'true' }), `${label} ${version}: ${word}`);
 }
 
+// trafficRows are each version's last 10 seconds, in numbers.
+function trafficRows(v, signals) {
+  const row = (label, ver, sig) => h('tr', {},
+    h('th', { scope: 'row' }, h('span', { class: 'vtag vtag-' + label.toLowerCase(), text: `${label.toLowerCase()} ${ver}` })),
+    h('td', { text: sig && sig.requests ? sig.rate.toFixed(sig.rate >= 100 ? 0 : 1) : '0' }),
+    h('td', { text: sig && sig.requests ? (sig.error_rate * 100).toFixed(1) + '%' : '–' }),
+    h('td', { text: sig && sig.requests ? sig.p99_ms.toFixed(sig.p99_ms >= 10 ? 0 : 1) + ' ms' : '–' }));
+  const rows = [];
+  if (v.blue) rows.push(row('Blue', v.blue, signals && signals.blue));
+  if (v.green) rows.push(row('Green', v.green, signals && signals.green));
+  return rows;
+}
+
 function card(name) {
   const link = h('a', { href: `#/apps/${enc(name)}`, text: name });
   const badge = h('span');
@@ -56,11 +69,17 @@ function card(name) {
   const step = h('p', { class: 'step' });
   const health = h('ul', { class: 'health', 'aria-label': 'Instance health' });
   const reason = h('p', { class: 'reason' });
+  const stats = h('tbody');
+  const statsTable = h('table', { class: 'mini' },
+    h('caption', { class: 'visually-hidden', text: `Traffic of ${name} per version, last 10 seconds` }),
+    h('thead', {}, h('tr', {}, h('th', { scope: 'col', text: 'Last 10s' }), h('th', { scope: 'col', text: 'req/s' }),
+      h('th', { scope: 'col', text: 'errors' }), h('th', { scope: 'col', text: 'p99' }))),
+    stats);
   const depLink = h('a', { class: 'button quiet', text: 'Deployment' });
   const histLink = h('a', { class: 'button quiet', href: `#/apps/${enc(name)}`, text: 'History' });
   const el = h('article', { class: 'card', 'aria-labelledby': 'app-' + name, 'data-app': name },
     h('header', { class: 'card-head' }, h('h2', { id: 'app-' + name }, link), badge),
-    split.el, step, health, reason, h('footer', { class: 'card-foot' }, depLink, histLink));
+    split.el, step, health, statsTable, reason, h('footer', { class: 'card-foot' }, depLink, histLink));
   function update({ app, latest, instances, signals }) {
     const v = versionsOf(app, latest, signals);
     split.update(v.blue, v.green, v.weight);
@@ -75,6 +94,9 @@ function card(name) {
     if (v.green) chips.push(healthChip('Green', v.green, instances));
     if (!chips.length) chips.push(h('li', { class: 'hchip hchip-none', text: 'No release deployed yet' }));
     health.replaceChildren(...chips);
+    const rows = trafficRows(v, signals);
+    stats.replaceChildren(...rows);
+    statsTable.hidden = !rows.length || !signals;
     reason.textContent = latest ? latest.reason : 'Deploy a first version: cutover deploy ' + name + ' --version v1';
     depLink.hidden = !latest;
     if (latest) {
