@@ -4,8 +4,9 @@
 // It owns authentication and roles (the admin token, or a request marked local because it
 // came over the unix socket, may call every route; the read-only token only the routes the
 // table marks viewer; a dashboard session cookie, through the Sessions port, has its
-// session's role and needs its CSRF token on every write), error mapping (every error is an api.Error with a stable code; internal
-// detail goes to the log, never to the client), the event stream and the OpenAPI document.
+// session's role and needs its CSRF token on every write), error mapping (every error is an
+// api.Error with a stable code; internal detail goes to the log, never to the client), the
+// event stream and the OpenAPI document.
 // Every route is declared once, in the table in routes.go, which both registers the handlers
 // and generates the document, so the two cannot drift.
 //
