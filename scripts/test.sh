@@ -67,8 +67,16 @@ docker_engine() {
   exit 1
 }
 
+# The dashboard's browser test (test/ui) drives Debian's Chromium; it fails without it.
+install_chromium() {
+  [ -x /usr/bin/chromium ] && return
+  step "apt-get install chromium (for the dashboard's browser test)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+}
+
 unit() {
   docker_engine
+  install_chromium
   step "go test -race"
   go test -race -count=1 -timeout 15m ./...
 }

@@ -27,7 +27,10 @@
 // Over TCP every request needs "Authorization: Bearer <token>": the admin token (TokenFile)
 // may call every route, the read-only token (ReadOnlyTokenFile) only those that change
 // nothing (GETs, the event streams and POST /validate); the others answer it 403 forbidden.
-// The unix socket needs no token and has the admin role.
+// The unix socket needs no token and has the admin role. The web dashboard's session cookie
+// (internal/web) is accepted in place of the token, with the role of the token it logged in
+// with; a request with the cookie that is not a GET or HEAD must also carry the session's
+// CSRF token as X-CSRF-Token.
 package api
 
 import "time"

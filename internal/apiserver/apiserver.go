@@ -3,8 +3,10 @@
 //
 // It owns authentication and roles (the admin token, or a request marked local because it
 // came over the unix socket, may call every route; the read-only token only the routes the
-// table marks viewer), error mapping (every error is an api.Error with a stable code; internal
-// detail goes to the log, never to the client), the event stream and the OpenAPI document.
+// table marks viewer; a dashboard session cookie, through the Sessions port, has its
+// session's role and needs its CSRF token on every write), error mapping (every error is an
+// api.Error with a stable code; internal detail goes to the log, never to the client), the
+// event stream and the OpenAPI document.
 // Every route is declared once, in the table in routes.go, which both registers the handlers
 // and generates the document, so the two cannot drift.
 //
@@ -69,6 +71,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Metrics is served at /metrics; nil answers 404.
 	Metrics http.Handler
+	// Sessions, if set, lets a request without an Authorization header in by its dashboard
+	// session cookie (package web), with the session's role; see sessionRole for the CSRF rule.
+	Sessions Sessions
 }
 
 // server holds the dependencies every handler reads; it is immutable after New.
@@ -80,6 +85,7 @@ type server struct {
 	readOnly []byte
 	log      *slog.Logger
 	metrics  http.Handler
+	sessions Sessions
 	mux      *http.ServeMux
 	routes   []route
 	ping     time.Duration // between keep-alive comments on event streams
@@ -92,7 +98,7 @@ func New(opts Options) http.Handler {
 
 func newServer(opts Options) *server {
 	s := &server{eng: opts.Engine, signals: opts.Router, token: []byte(opts.Token), readOnly: []byte(opts.ReadOnlyToken), log: opts.Logger,
-		metrics: opts.Metrics, mux: http.NewServeMux(), ping: 15 * time.Second}
+		metrics: opts.Metrics, sessions: opts.Sessions, mux: http.NewServeMux(), ping: 15 * time.Second}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -118,6 +124,13 @@ func isLocal(ctx context.Context) bool {
 
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	role := s.roleOf(r)
+	if role == "" {
+		var refused *api.Error
+		if role, refused = s.sessionRole(r); refused != nil {
+			s.writeError(w, r, refused)
+			return
+		}
+	}
 	if role == "" {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="cutover"`)
 		s.writeError(w, r, &api.Error{Status: http.StatusUnauthorized, Code: api.CodeUnauthorized,

@@ -28,6 +28,8 @@ var rules = []struct {
 		"the driver contract stands alone"},
 	{"engine", []string{"runtime/process", "runtime/docker"},
 		"the engine picks drivers by name; the composition root (daemon) builds them"},
+	{"web", []string{"engine", "router", "deploy", "store", "daemon", "runtime", "apiserver", "spec"},
+		"the dashboard sees the server only through the API"},
 }
 
 // TestBinaryLinksNoTestHelpers: helpers for tests stay out of the shipped binary.

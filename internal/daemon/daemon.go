@@ -22,6 +22,7 @@ import (
 	"github.com/cutover/cutover/internal/apiserver"
 	"github.com/cutover/cutover/internal/engine"
 	"github.com/cutover/cutover/internal/store"
+	"github.com/cutover/cutover/internal/web"
 )
 
 const (
@@ -89,8 +90,9 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	go func() { defer close(watched); dp.watch(wctx, eng.ResyncRouter) }()
 	defer func() { stopWatch(); <-watched }()
 
-	handler := apiserver.New(apiserver.Options{Engine: eng, Router: dp.signals, Token: tok.admin, ReadOnlyToken: tok.readOnly, Logger: log,
-		Metrics: promhttp.HandlerFor(prometheus.Gatherers{reg, dp.gather}, promhttp.HandlerOpts{})})
+	dash := web.New(web.Options{AdminToken: tok.admin, ViewerToken: tok.readOnly, Logger: log})
+	handler := dash.Handler(apiserver.New(apiserver.Options{Engine: eng, Router: dp.signals, Token: tok.admin, ReadOnlyToken: tok.readOnly, Logger: log,
+		Metrics: promhttp.HandlerFor(prometheus.Gatherers{reg, dp.gather}, promhttp.HandlerOpts{}), Sessions: dash}))
 
 	srv, err := serve(cfg, handler, log)
 	if err != nil {

@@ -44,6 +44,12 @@ while the engine does not answer is refused with the reason. Containers carry th
 cutover.owner=<the ID in <data dir>/owner-id>, so a server only ever adopts, stops or reaps
 its own.
 
+The web dashboard is served at / on the same listener (http://127.0.0.1:7070/ by default):
+apps, live traffic split and signals, deployment timelines, history, and the actions. Log in
+with the output of ` + "`cutover token`" + ` (admin) or ` + "`cutover token --read-only`" + ` (viewer: no
+actions). It keeps a session cookie (HttpOnly, SameSite=Strict, Secure over TLS) for 12 hours,
+held in the server's memory: a restart logs everyone out.
+
 At start running instances (processes and containers) are re-adopted and deployments in
 progress resume where they were; the router serves its last table throughout.
 
