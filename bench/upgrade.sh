@@ -39,8 +39,8 @@ cleanup() {
   [[ -n $rpid ]] && kill -TERM "$rpid" 2>/dev/null
   for f in "$CUTOVER_DATA_DIR"/instances/instances/*.json; do
     [[ -e $f ]] || continue
-    pid=$(grep -o '"pid":[0-9]*' "$f" | head -1 | cut -d: -f2)
-    [[ -n $pid ]] && kill -TERM "$pid" 2>/dev/null
+    pid=$(grep -o '"pid": *[0-9]*' "$f" | head -1 | grep -o '[0-9]*$')
+    [[ -n $pid ]] && kill -TERM -- "-$pid" 2>/dev/null # its process group
   done
   sleep 1
   rm -rf "$work"

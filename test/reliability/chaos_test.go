@@ -85,6 +85,10 @@ func TestKill9ServerAtEveryPhaseFailsNoRequest(t *testing.T) {
 	if n := len(alivePIDs(cl.instancePIDs("v7"))); n != 2 {
 		t.Errorf("v7 runs %d instances, want 2", n)
 	}
+	// Also those no record names: a kill between starting a process and recording it.
+	if n := cl.markedProcesses(); n != 2 {
+		t.Errorf("%d instance processes of this server run, want 2 (v7's)", n)
+	}
 	t.Logf("%d server kills, %d requests, 0 failed; by version %v", len(killPoints), load.Sent(), byV)
 }
 

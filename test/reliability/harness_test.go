@@ -332,3 +332,30 @@ func (cl *cluster) routerPID() int {
 	}
 	return st.PID
 }
+
+// markedProcesses counts live processes (group leaders) that the process driver of this
+// cluster started, recorded or not: a leak that no record shows is counted too.
+func (cl *cluster) markedProcesses() int {
+	mark := []byte(process.EnvStateDir + "=" + filepath.Join(cl.dir, "instances") + "\x00")
+	ents, _ := os.ReadDir("/proc")
+	n := 0
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+		if err != nil || !strings.Contains("\x00"+string(env), "\x00"+string(mark)) {
+			continue
+		}
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		if len(f) > 2 && f[0] != "Z" && f[2] == strconv.Itoa(pid) {
+			n++
+		}
+	}
+	return n
+}

@@ -238,12 +238,14 @@ func (d *Driver) List(ctx context.Context) ([]runtime.Instance, error) {
 		return nil, fmt.Errorf("process: list: %w", err)
 	}
 	var out []runtime.Instance
+	recorded := map[int]bool{}
 	for _, in := range recs {
 		h, err := decodeHandle(in)
 		if err != nil {
 			d.log.Warn("process: skipping instance file with a bad handle", "instance", in.ID, "err", err)
 			continue
 		}
+		recorded[h.PID] = true
 		switch d.leader(h).state {
 		case leaderAlive:
 			out = append(out, in)
@@ -254,6 +256,7 @@ func (d *Driver) List(ctx context.Context) ([]runtime.Instance, error) {
 			d.forget(in.ID, h)
 		}
 	}
+	d.reapOrphans(recorded)
 	slices.SortFunc(out, func(a, b runtime.Instance) int {
 		if c := a.StartedAt.Compare(b.StartedAt); c != 0 {
 			return c

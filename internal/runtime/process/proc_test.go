@@ -43,9 +43,9 @@ func TestReadStatSelf(t *testing.T) {
 func TestEnviron(t *testing.T) {
 	spec := runtime.InstanceSpec{ID: "web-v2-1", App: "web", Release: "v2",
 		Env: map[string]string{"B": "spec", "PORT": "1", "C": "spec"}}
-	got := environ([]string{"A=base", "B=base", "CUTOVER_APP=base", "junk"}, spec, 8080)
+	got := environ([]string{"A=base", "B=base", "CUTOVER_APP=base", "junk"}, spec, 8080, "/state")
 	want := []string{"A=base", "B=spec", "CUTOVER_APP=web", "C=spec", "PORT=8080",
-		"CUTOVER_VERSION=v2", "CUTOVER_INSTANCE=web-v2-1"}
+		"CUTOVER_VERSION=v2", "CUTOVER_INSTANCE=web-v2-1", EnvStateDir + "=/state"}
 	if !slices.Equal(got, want) {
 		t.Errorf("environ =\n%q\nwant\n%q", got, want)
 	}

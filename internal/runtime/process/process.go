@@ -224,7 +224,7 @@ func (d *Driver) launch(spec runtime.InstanceSpec, port int) (runtime.Instance, 
 	argv := expandArgv(spec, port)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = spec.Dir
-	cmd.Env = environ(os.Environ(), spec, port)
+	cmd.Env = environ(os.Environ(), spec, port, d.stateDir)
 	cmd.Stdout = lf // an *os.File is handed to the child as is: no copying goroutine,
 	cmd.Stderr = lf // and the child keeps writing after cutover exits
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -262,7 +262,7 @@ func (d *Driver) launch(spec runtime.InstanceSpec, port int) (runtime.Instance, 
 
 // environ returns base with spec.Env and then the runtime.Env* variables applied, each
 // replacing an earlier entry of the same name.
-func environ(base []string, spec runtime.InstanceSpec, port int) []string {
+func environ(base []string, spec runtime.InstanceSpec, port int, stateDir string) []string {
 	vals := map[string]string{}
 	var order []string
 	set := func(k, v string) {
@@ -283,6 +283,7 @@ func environ(base []string, spec runtime.InstanceSpec, port int) []string {
 	set(runtime.EnvApp, spec.App)
 	set(runtime.EnvVersion, spec.Release)
 	set(runtime.EnvInstance, spec.ID)
+	set(EnvStateDir, stateDir)
 	env := make([]string, len(order))
 	for i, k := range order {
 		env[i] = k + "=" + vals[k]
