@@ -32,11 +32,11 @@ type rig struct {
 
 var built string // the cutover binary, built once per test run
 
+func TestMain(m *testing.M) { sampletest.BinaryMain(m) }
+
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	if built == "" {
-		built = sampletest.BuildCutover(t, buildDir)
-	}
+	built = sampletest.Cutover(t)
 	r := &rig{t: t, dir: t.TempDir(), listen: sampletest.FreeAddr(t)}
 	r.exe = filepath.Join(r.dir, "bin", "cutover")
 	if err := os.MkdirAll(filepath.Dir(r.exe), 0o755); err != nil {
@@ -145,20 +145,6 @@ func copyFile(t *testing.T, from, to string) {
 	if err := os.Rename(tmp, to); err != nil { // a running binary cannot be written in place
 		t.Fatal(err)
 	}
-}
-
-var buildDir string
-
-func TestMain(m *testing.M) {
-	d, err := os.MkdirTemp("", "routerctl-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	buildDir = d
-	code := m.Run()
-	_ = os.RemoveAll(d)
-	os.Exit(code)
 }
 
 // runRouter runs `cutover router args...` to its end and returns its output.

@@ -4,38 +4,22 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/moby/moby/client"
 
 	"github.com/cutover/cutover/internal/api"
-	"github.com/cutover/cutover/internal/routerctl"
 	"github.com/cutover/cutover/internal/sampleapp/sampletest"
 )
 
-var (
-	buildDir string
-	exe      string // the cutover binary, static (CGO_ENABLED=0): it runs FROM scratch
-)
+// exe is the cutover binary, static (CGO_ENABLED=0): it runs FROM scratch.
+var exe string
 
-func TestMain(m *testing.M) {
-	d, err := os.MkdirTemp("", "cutover-docker-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	buildDir = d
-	code := m.Run()
-	_ = os.RemoveAll(d)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { sampletest.BinaryMain(m) }
 
 // goodDockerfile is the image of every release: the sample app and nothing else.
 const goodDockerfile = "FROM scratch\nCOPY cutover /cutover\nENTRYPOINT [\"/cutover\", \"sample-app\"]\n"
@@ -44,23 +28,19 @@ const goodDockerfile = "FROM scratch\nCOPY cutover /cutover\nENTRYPOINT [\"/cuto
 // router process) over a data dir, driven through the API socket, and one app whose name is
 // unique to the test, so its images (APP:VERSION) never meet another test's.
 type cluster struct {
-	t        *testing.T
-	dir      string
-	app      string
-	listen   string // the app's production listener
-	context  string // a build context with goodDockerfile and the binary
-	c        *api.Client
-	engine   *client.Client
-	server   *exec.Cmd
-	done     chan error
-	restarts int
+	t       *testing.T
+	dir     string
+	app     string
+	listen  string // the app's production listener
+	context string // a build context with goodDockerfile and the binary
+	c       *api.Client
+	engine  *client.Client
+	srv     *sampletest.Server
 }
 
 func newCluster(t *testing.T) *cluster {
 	t.Helper()
-	if exe == "" {
-		exe = sampletest.BuildCutover(t, buildDir)
-	}
+	exe = sampletest.Cutover(t)
 	engine, err := client.New(client.FromEnv)
 	if err != nil {
 		t.Fatalf("a Docker client: %v", err)
@@ -76,7 +56,7 @@ func newCluster(t *testing.T) *cluster {
 	cl.context = cl.buildContext(goodDockerfile)
 	cl.c = api.NewUnix(filepath.Join(cl.dir, "cutover.sock"))
 	t.Cleanup(cl.cleanup)
-	cl.start()
+	cl.srv = sampletest.StartServer(t, exe, cl.dir)
 	return cl
 }
 
@@ -97,67 +77,8 @@ func (cl *cluster) buildContext(dockerfile string) string {
 	return dir
 }
 
-// start runs `cutover server` and waits until its API answers.
-func (cl *cluster) start() {
-	t := cl.t
-	t.Helper()
-	logf, err := os.OpenFile(filepath.Join(cl.dir, fmt.Sprintf("server-%d.log", cl.restarts)), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl.restarts++
-	cmd := exec.Command(exe, "server", "--data-dir", cl.dir, "--listen", "")
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	logf.Close()
-	cl.server, cl.done = cmd, make(chan error, 1)
-	go func() { cl.done <- cmd.Wait() }()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		_, err := cl.c.Apps(ctx)
-		cancel()
-		if err == nil {
-			return
-		}
-		select {
-		case err := <-cl.done:
-			cl.server = nil
-			t.Fatalf("cutover server exited at start: %v\n%s", err, cl.logs())
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("cutover server did not answer within 30s: %v\n%s", err, cl.logs())
-		}
-	}
-}
-
-// kill9 kills the server with SIGKILL and reaps it; the router and the containers go on.
-func (cl *cluster) kill9() {
-	cl.t.Helper()
-	if err := cl.server.Process.Signal(syscall.SIGKILL); err != nil {
-		cl.t.Fatal(err)
-	}
-	<-cl.done
-	cl.server = nil
-}
-
-func (cl *cluster) stopServer() {
-	if cl.server == nil {
-		return
-	}
-	_ = cl.server.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-cl.done:
-	case <-time.After(20 * time.Second):
-		_ = cl.server.Process.Kill()
-		<-cl.done
-		cl.t.Errorf("cutover server did not stop within 20s of SIGTERM")
-	}
-	cl.server = nil
-}
+func (cl *cluster) start() { cl.srv.Start() }
+func (cl *cluster) kill9() { cl.srv.Kill9() }
 
 // owner is the server's owner ID, the value of the cutover.owner label of its containers.
 func (cl *cluster) owner() string {
@@ -172,12 +93,11 @@ func (cl *cluster) owner() string {
 // cleanup stops the server and the router, removes every container of the server's owner
 // and the test's images, and shows the logs on failure.
 func (cl *cluster) cleanup() {
-	cl.stopServer()
+	if cl.srv != nil {
+		cl.srv.Close()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	if err := routerctl.Stop(ctx, cl.dir); err != nil {
-		cl.t.Errorf("stop the router: %v", err)
-	}
 	if data, err := os.ReadFile(filepath.Join(cl.dir, "owner-id")); err == nil {
 		for _, c := range cl.containersOf(strings.TrimSpace(string(data))) {
 			if _, err := cl.engine.ContainerRemove(ctx, c.id, client.ContainerRemoveOptions{Force: true}); err != nil {
@@ -200,16 +120,10 @@ func (cl *cluster) cleanup() {
 }
 
 func (cl *cluster) logs() string {
-	var b strings.Builder
-	files, _ := filepath.Glob(filepath.Join(cl.dir, "*.log"))
-	for _, f := range files {
-		data, _ := os.ReadFile(f)
-		if len(data) > 8000 {
-			data = data[len(data)-8000:]
-		}
-		fmt.Fprintf(&b, "--- %s\n%s\n", filepath.Base(f), data)
+	if cl.srv == nil {
+		return ""
 	}
-	return b.String()
+	return cl.srv.Logs()
 }
 
 // ctr is one container as the engine lists it.

@@ -8,12 +8,9 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -23,44 +20,26 @@ import (
 	"github.com/cutover/cutover/internal/sampleapp/sampletest"
 )
 
-var (
-	buildOnce sync.Once
-	buildDir  string
-	exe       string
-)
+// exe is the cutover binary the cluster runs.
+var exe string
 
-func TestMain(m *testing.M) {
-	d, err := os.MkdirTemp("", "cutover-reliability-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	buildDir = d
-	code := m.Run()
-	_ = os.RemoveAll(d)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { sampletest.BinaryMain(m) }
 
 // cluster is one machine's cutover: a server process (which starts its router process)
 // over a data dir, driven through the API socket.
 type cluster struct {
-	t        *testing.T
-	dir      string
-	listen   string // the app's production listener
-	c        *api.Client
-	server   *exec.Cmd
-	done     chan error
-	restarts int
-	rc       *routerctl.Client // the router's control socket
-	metrics  *http.Client      // the server's /metrics, over its socket
+	t       *testing.T
+	dir     string
+	listen  string // the app's production listener
+	c       *api.Client
+	srv     *sampletest.Server
+	rc      *routerctl.Client // the router's control socket
+	metrics *http.Client      // the server's /metrics, over its socket
 }
 
 func newCluster(t *testing.T) *cluster {
 	t.Helper()
-	buildOnce.Do(func() { exe = sampletest.BuildCutover(t, buildDir) })
-	if exe == "" {
-		t.Fatal("the cutover binary did not build")
-	}
+	exe = sampletest.Cutover(t)
 	cl := &cluster{t: t, dir: t.TempDir(), listen: sampletest.FreeAddr(t)}
 	cl.c = api.NewUnix(filepath.Join(cl.dir, "cutover.sock"))
 	cl.rc = routerctl.NewClient(routerctl.SocketPath(cl.dir), nil)
@@ -70,81 +49,20 @@ func newCluster(t *testing.T) *cluster {
 			return d.DialContext(ctx, "unix", filepath.Join(cl.dir, "cutover.sock"))
 		}}}
 	t.Cleanup(cl.cleanup)
-	cl.start()
+	cl.srv = sampletest.StartServer(t, exe, cl.dir)
 	return cl
 }
 
-// start runs `cutover server` and waits until its API answers.
-func (cl *cluster) start() {
-	t := cl.t
-	t.Helper()
-	logf, err := os.OpenFile(filepath.Join(cl.dir, fmt.Sprintf("server-%d.log", cl.restarts)), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl.restarts++
-	cmd := exec.Command(exe, "server", "--data-dir", cl.dir, "--listen", "")
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	logf.Close()
-	cl.server, cl.done = cmd, make(chan error, 1)
-	go func() { cl.done <- cmd.Wait() }()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		_, err := cl.c.Apps(ctx)
-		cancel()
-		if err == nil {
-			return
-		}
-		select {
-		case err := <-cl.done:
-			cl.server = nil
-			t.Fatalf("cutover server exited at start: %v\n%s", err, cl.logs())
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("cutover server did not answer within 30s: %v\n%s", err, cl.logs())
-		}
-	}
-}
-
-// kill9 kills the server process with SIGKILL and reaps it. The router and the instances
-// are other processes and go on.
-func (cl *cluster) kill9() {
-	cl.t.Helper()
-	if err := cl.server.Process.Signal(syscall.SIGKILL); err != nil {
-		cl.t.Fatal(err)
-	}
-	<-cl.done
-	cl.server = nil
-}
-
-func (cl *cluster) stopServer() {
-	if cl.server == nil {
-		return
-	}
-	_ = cl.server.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-cl.done:
-	case <-time.After(20 * time.Second):
-		_ = cl.server.Process.Kill()
-		<-cl.done
-		cl.t.Errorf("cutover server did not stop within 20s of SIGTERM")
-	}
-	cl.server = nil
-}
+func (cl *cluster) start() { cl.srv.Start() }
+func (cl *cluster) kill9() { cl.srv.Kill9() }
 
 // cleanup stops the server, the router and every instance, and shows the logs on failure.
 func (cl *cluster) cleanup() {
-	cl.stopServer()
+	if cl.srv != nil {
+		cl.srv.Close()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
-	if err := routerctl.Stop(ctx, cl.dir); err != nil {
-		cl.t.Errorf("stop the router: %v", err)
-	}
 	if d, err := process.New(process.Options{StateDir: filepath.Join(cl.dir, "instances")}); err == nil {
 		ins, _ := d.List(ctx)
 		for _, in := range ins {
@@ -157,16 +75,10 @@ func (cl *cluster) cleanup() {
 }
 
 func (cl *cluster) logs() string {
-	var b strings.Builder
-	files, _ := filepath.Glob(filepath.Join(cl.dir, "*.log"))
-	for _, f := range files {
-		data, _ := os.ReadFile(f)
-		if len(data) > 8000 {
-			data = data[len(data)-8000:]
-		}
-		fmt.Fprintf(&b, "--- %s\n%s\n", filepath.Base(f), data)
+	if cl.srv == nil {
+		return ""
 	}
-	return b.String()
+	return cl.srv.Logs()
 }
 
 // baseSpec is the app without strategy: the sample app from the cutover binary, two

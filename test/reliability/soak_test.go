@@ -49,7 +49,7 @@ type snapshot struct {
 
 func (cl *cluster) snapshot(versions []string) snapshot {
 	s := snapshot{
-		server:           usageOf(cl.server.Process.Pid),
+		server:           usageOf(cl.srv.PID()),
 		router:           usageOf(cl.routerPID()),
 		serverGoroutines: cl.metric("go_goroutines"),
 		routerGorout:     cl.metric("cutover_router_go_goroutines"),
