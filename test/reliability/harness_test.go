@@ -140,23 +140,7 @@ func (cl *cluster) deploy(version string, set map[string]string) api.Deployment 
 // waitFor polls the deployment until cond holds, for at most timeout.
 func (cl *cluster) waitFor(id, what string, timeout time.Duration, cond func(api.Deployment) bool) api.Deployment {
 	cl.t.Helper()
-	deadline := time.Now().Add(timeout)
-	var d api.Deployment
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		got, err := cl.c.Deployment(ctx, id)
-		cancel()
-		if err == nil {
-			d = got
-			if cond(d) {
-				return d
-			}
-		}
-		if time.Now().After(deadline) {
-			cl.t.Fatalf("deployment %s: not %s within %s; last: phase %s step %d reason %q (err %v)", id, what, timeout, d.Phase, d.Step, d.Reason, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	return cl.srv.WaitFor(id, what, timeout, cond)
 }
 
 func (cl *cluster) waitTerminal(id string) api.Deployment {

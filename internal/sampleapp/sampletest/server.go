@@ -125,3 +125,26 @@ func (s *Server) Logs() string {
 	}
 	return b.String()
 }
+
+// WaitFor polls deployment id through the API until cond holds, and fails the test after
+// timeout with the deployment's last phase and reason.
+func (s *Server) WaitFor(id, what string, timeout time.Duration, cond func(api.Deployment) bool) api.Deployment {
+	s.t.Helper()
+	deadline := time.Now().Add(timeout)
+	var d api.Deployment
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		got, err := s.API.Deployment(ctx, id)
+		cancel()
+		if err == nil {
+			d = got
+			if cond(d) {
+				return d
+			}
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("deployment %s: not %s within %s; last: phase %s step %d reason %q (err %v)", id, what, timeout, d.Phase, d.Step, d.Reason, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
