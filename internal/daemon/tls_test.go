@@ -25,27 +25,19 @@ import (
 // TestTLSAPI: with a certificate the TCP API speaks TLS only, and TLS is what lets a
 // non-loopback address be used without the insecure opt-out.
 func TestTLSAPI(t *testing.T) {
-	dir := t.TempDir()
-	certFile, keyFile, pool := selfSigned(t, dir)
-	listen := sampletest.FreeAddr(t)
-	start(t, Config{DataDir: dir, Listen: listen, TLSCert: certFile, TLSKey: keyFile})
-	tok, err := os.ReadFile(filepath.Join(dir, TokenFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	c := api.NewTCP("https://"+listen, strings.TrimSpace(string(tok)), hc)
+	ts := startTLS(t)
+	c := api.NewTCP("https://"+ts.listen, ts.token, ts.hc)
 	if _, err := c.Apps(context.Background()); err != nil {
 		t.Fatalf("over TLS: %v", err)
 	}
-	plain := api.NewTCP("http://"+listen, strings.TrimSpace(string(tok)), &http.Client{Timeout: 5 * time.Second})
+	plain := api.NewTCP("http://"+ts.listen, ts.token, &http.Client{Timeout: 5 * time.Second})
 	if _, err := plain.Apps(context.Background()); err == nil {
 		t.Fatal("plain HTTP to a TLS API succeeded")
 	}
 	if err := checkListen("10.1.2.3:7070", true, false); err != nil {
 		t.Errorf("a non-loopback address over TLS: %v, want allowed", err)
 	}
-	if err := Run(context.Background(), Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", TLSCert: certFile}); err == nil ||
+	if err := Run(context.Background(), Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", TLSCert: ts.certFile}); err == nil ||
 		!strings.Contains(err.Error(), "--tls-key") {
 		t.Errorf("a certificate without a key: %v, want a clear refusal", err)
 	}
@@ -80,4 +72,25 @@ func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.
 	pool = x509.NewCertPool()
 	pool.AddCert(cert)
 	return certFile, keyFile, pool
+}
+
+// tlsServer is a server with a self-signed certificate on a loopback TCP API.
+type tlsServer struct {
+	dir, listen, token, certFile string
+	hc                           *http.Client // trusts the certificate
+}
+
+func startTLS(t *testing.T) tlsServer {
+	t.Helper()
+	ts := tlsServer{dir: t.TempDir(), listen: sampletest.FreeAddr(t)}
+	certFile, keyFile, pool := selfSigned(t, ts.dir)
+	ts.certFile = certFile
+	start(t, Config{DataDir: ts.dir, Listen: ts.listen, TLSCert: certFile, TLSKey: keyFile})
+	tok, err := os.ReadFile(filepath.Join(ts.dir, TokenFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.token = strings.TrimSpace(string(tok))
+	ts.hc = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	return ts
 }

@@ -1,33 +1,21 @@
 package daemon
 
 import (
-	"crypto/tls"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/cutover/cutover/internal/sampleapp/sampletest"
 	"github.com/cutover/cutover/internal/web"
 )
 
 // TestDashboardServed: the dashboard is at / on the TCP API (no token needed for the page
 // itself) and on the socket; over TLS its session cookie is Secure, and the API takes it.
 func TestDashboardServed(t *testing.T) {
-	dir := t.TempDir()
-	certFile, keyFile, pool := selfSigned(t, dir)
-	listen := sampletest.FreeAddr(t)
-	start(t, Config{DataDir: dir, Listen: listen, TLSCert: certFile, TLSKey: keyFile})
-	tok, err := os.ReadFile(filepath.Join(dir, TokenFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	base := "https://" + listen
+	ts := startTLS(t)
+	dir, tok, hc := ts.dir, ts.token, ts.hc
+	base := "https://" + ts.listen
 
 	resp, err := hc.Get(base + "/")
 	if err != nil {
@@ -42,7 +30,7 @@ func TestDashboardServed(t *testing.T) {
 		t.Errorf("GET / over the socket: %.200q", sock)
 	}
 
-	resp, err = hc.PostForm(base+"/ui/login", url.Values{"token": {strings.TrimSpace(string(tok))}})
+	resp, err = hc.PostForm(base+"/ui/login", url.Values{"token": {tok}})
 	if err != nil {
 		t.Fatal(err)
 	}
