@@ -30,6 +30,8 @@
 #   OUT          also write the report to this file (overwritten)
 #   CUTOVER_BIN  use this cutover binary instead of building ./cmd/cutover
 #   CUTOVER_PROCS  pass --procs N to the cutover router (default: its own default, half the cores)
+#   CUTOVER_PPROF  write a CPU profile of the cutover router during its c64 run to this file
+#                  (router started with --pprof-addr 127.0.0.1:18098; read it with go tool pprof)
 #
 # Everything runs in the foreground under this script, with configs in a temp dir; no
 # system service is used. Only 127.0.0.1 is used. The exit status is 0 when the run
@@ -45,6 +47,7 @@ PROXIES=${PROXIES:-haproxy nginx caddy cutover}
 OUT=${OUT:-}
 CUTOVER_BIN=${CUTOVER_BIN:-}
 CUTOVER_PROCS=${CUTOVER_PROCS:-}
+CUTOVER_PPROF=${CUTOVER_PPROF:-}
 CUTOVER_BIN_GIVEN=$CUTOVER_BIN
 
 HOST=127.0.0.1
@@ -521,7 +524,7 @@ start_cutover() {
   mkdir -p "$d"
   # shellcheck disable=SC2059
   printf "$CUTOVER_TABLE_FMT" 1000 >"$d/table.json"
-  start cutover env -u GOMAXPROCS "$CUTOVER_BIN" router --table "$d/table.json" ${CUTOVER_PROCS:+--procs "$CUTOVER_PROCS"}
+  start cutover env -u GOMAXPROCS "$CUTOVER_BIN" router --table "$d/table.json" ${CUTOVER_PROCS:+--procs "$CUTOVER_PROCS"} ${CUTOVER_PPROF:+--pprof-addr 127.0.0.1:18098}
   PROXY_PID=$STARTED_PID
 }
 
@@ -708,7 +711,13 @@ bench_proxy() {
     log "$p: wrk -t2 -c$c -d$DURATION --latency"
     noise_begin
     before=$(cpu_ticks "$PROXY_PID")
+    prof_pid=
+    if [[ $p == cutover && $c == 64 && -n $CUTOVER_PPROF ]]; then
+      curl -sf -o "$CUTOVER_PPROF" "http://127.0.0.1:18098/debug/pprof/profile?seconds=$((DUR_S > 2 ? DUR_S - 1 : 1))" &
+      prof_pid=$!
+    fi
     run_wrk "$f" -t2 -c"$c" -d"$DURATION" --latency
+    [[ -n $prof_pid ]] && { wait "$prof_pid" || log "cutover: CPU profile failed"; }
     after=$(cpu_ticks "$PROXY_PID")
     read -r "R[$p,others$c]" "R[$p,steal$c]" < <(noise_end)
     read -r rps p50 p99 req non sock < <(parse_wrk "$f")

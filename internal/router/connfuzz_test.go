@@ -168,7 +168,7 @@ func clientRequests(raw []byte, maxHead int) []sentRequest {
 	var out []sentRequest
 	for {
 		start := at()
-		hr, err := readRequestHead(br, maxHead, http.Header{})
+		hr, err := readRequestHead(br, maxHead, &reqState{})
 		if err != nil {
 			return out
 		}

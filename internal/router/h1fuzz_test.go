@@ -60,7 +60,7 @@ func FuzzReadRequestHead(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		src := bytes.NewReader(raw)
 		br := bufio.NewReaderSize(src, 16<<10)
-		hr, err := readRequestHead(br, 8<<10, http.Header{})
+		hr, err := readRequestHead(br, 8<<10, &reqState{})
 		if err != nil {
 			var he *h1Error
 			switch {

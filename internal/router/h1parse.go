@@ -36,7 +36,11 @@ type h1Request struct {
 // HTTP/1.1 (and a Host of host bytes only), one Content-Length or one "chunked"
 // Transfer-Encoding but never both. What RFC 9112 lets a server either repair or reject is
 // rejected: a proxy must never read a request differently from whoever is in front of it.
-func readRequestHead(br *bufio.Reader, maxBytes int, h http.Header) (*h1Request, error) {
+//
+// What a connection parsed for its previous request is reused (see reqState), so a client
+// that repeats its header fields, as keep-alive clients do, costs no allocation.
+func readRequestHead(br *bufio.Reader, maxBytes int, st *reqState) (*h1Request, error) {
+	h := st.head.header()
 	budget := maxBytes
 	line, err := readLine(br, &budget)
 	if err != nil {
@@ -63,12 +67,20 @@ func readRequestHead(br *bufio.Reader, maxBytes int, h http.Header) (*h1Request,
 			return nil, badRequest("malformed request target")
 		}
 	}
-	r := &http.Request{Method: string(method), Proto: string(proto), ProtoMajor: 1, ProtoMinor: minor, Header: h,
-		RequestURI: string(target), ContentLength: 0, Body: http.NoBody}
-	if r.URL, err = parseTarget(r.Method, r.RequestURI); err != nil {
+	if string(target) != st.uri {
+		st.uri = string(target)
+	}
+	st.req = http.Request{Method: methodString(method), Proto: "HTTP/1.0", ProtoMajor: 1, ProtoMinor: minor, Header: h,
+		RequestURI: st.uri, ContentLength: 0, Body: http.NoBody}
+	r := &st.req
+	if minor == 1 {
+		r.Proto = "HTTP/1.1"
+	}
+	if r.URL, err = parseTarget(r.Method, r.RequestURI, &st.url); err != nil {
 		return nil, err
 	}
-	hr := &h1Request{req: r}
+	st.hr = h1Request{req: r}
+	hr := &st.hr
 	hosts, lengths, encodings := 0, 0, 0
 	for {
 		line, err := readLine(br, &budget)
@@ -92,7 +104,7 @@ func readRequestHead(br *bufio.Reader, maxBytes int, h http.Header) (*h1Request,
 			}
 		}
 		key := canonicalKey(name)
-		v := string(value)
+		v := st.head.value(key, value)
 		switch key {
 		case "Host":
 			hosts++
@@ -121,7 +133,7 @@ func readRequestHead(br *bufio.Reader, maxBytes int, h http.Header) (*h1Request,
 			}
 			hr.expect100 = true
 		}
-		h[key] = append(h[key], v)
+		st.head.add(h, key, v)
 	}
 	switch {
 	case minor == 1 && hosts != 1:
@@ -169,9 +181,44 @@ func readLine(br *bufio.Reader, budget *int) ([]byte, error) {
 	return line, nil
 }
 
+// reqState is what a connection reuses from one request head to the next: the request,
+// its URL and header map, and the strings of field values that repeat the previous
+// request's (the same Host, User-Agent, Accept... on every request of a keep-alive client).
+// A request's values are only valid until the next head is read on the connection.
+type reqState struct {
+	hr   h1Request
+	req  http.Request
+	url  url.URL
+	head headCache
+	uri  string // the previous request target
+}
+
+// methodString returns the method as a string, without allocating for the common ones.
+func methodString(b []byte) string {
+	switch string(b) {
+	case "GET":
+		return http.MethodGet
+	case "HEAD":
+		return http.MethodHead
+	case "POST":
+		return http.MethodPost
+	case "PUT":
+		return http.MethodPut
+	case "PATCH":
+		return http.MethodPatch
+	case "DELETE":
+		return http.MethodDelete
+	case "OPTIONS":
+		return http.MethodOptions
+	case "CONNECT":
+		return http.MethodConnect
+	}
+	return string(b)
+}
+
 // parseTarget builds the URL of an origin-form ("/p?q"), asterisk-form ("*", OPTIONS only)
-// or absolute-form ("http://host/p") target.
-func parseTarget(method, target string) (*url.URL, error) {
+// or absolute-form ("http://host/p") target; an origin-form one is built in u.
+func parseTarget(method, target string, u *url.URL) (*url.URL, error) {
 	switch {
 	case target == "*":
 		if method != http.MethodOptions {
@@ -180,7 +227,7 @@ func parseTarget(method, target string) (*url.URL, error) {
 		return &url.URL{Path: "*"}, nil
 	case target[0] == '/':
 		path, query, _ := strings.Cut(target, "?")
-		u := &url.URL{Path: path, RawQuery: query}
+		*u = url.URL{Path: path, RawQuery: query}
 		if strings.IndexByte(path, '%') >= 0 {
 			p, err := url.PathUnescape(path)
 			if err != nil {

@@ -28,8 +28,10 @@ type h1conn struct {
 	nc     net.Conn
 	br     *bufio.Reader
 	bw     *bufio.Writer
-	hdr    http.Header // request header, reused across requests
+	st     reqState // the parsed request, reused across requests
+	body   h1Body
 	w      h1writer
+	rd     readDeadline
 	idle   atomic.Bool
 	tunnel atomic.Bool // hijacked: owned by a WebSocket tunnel, which drain closes properly
 	remote string
@@ -41,12 +43,13 @@ var (
 )
 
 func (l *listener) serveH1(nc net.Conn) {
-	c := &h1conn{l: l, nc: nc, remote: nc.RemoteAddr().String(), hdr: http.Header{}}
+	c := &h1conn{l: l, nc: nc, remote: nc.RemoteAddr().String()}
 	c.w.h = http.Header{}
 	c.br = h1ReaderPool.Get().(*bufio.Reader)
 	c.br.Reset(nc)
 	c.bw = h1WriterPool.Get().(*bufio.Writer)
 	c.bw.Reset(nc)
+	c.rd.nc = nc
 	c.idle.Store(true)
 	if !l.track(c) {
 		_ = nc.Close()
@@ -66,7 +69,7 @@ func (l *listener) serveH1(nc net.Conn) {
 		h1WriterPool.Put(c.bw)
 	}()
 	opts := &l.r.opts
-	_ = nc.SetReadDeadline(time.Now().Add(opts.ReadHeaderTimeout))
+	c.rd.set(time.Now().Add(opts.ReadHeaderTimeout))
 	if isH2, err := c.sniffH2(); err != nil {
 		return
 	} else if isH2 {
@@ -76,11 +79,15 @@ func (l *listener) serveH1(nc net.Conn) {
 	}
 	for first := true; ; first = false {
 		if !first {
-			_ = nc.SetReadDeadline(time.Now().Add(opts.IdleTimeout))
+			c.rd.extend(time.Now(), opts.IdleTimeout)
 			if _, err := c.br.Peek(1); err != nil {
 				return
 			}
-			_ = nc.SetReadDeadline(time.Now().Add(opts.ReadHeaderTimeout))
+			if !c.headBuffered() {
+				// The rest of the head is still to come: it gets ReadHeaderTimeout from now,
+				// which is what holds a slowloris client off.
+				c.rd.set(time.Now().Add(opts.ReadHeaderTimeout))
+			}
 		}
 		c.idle.Store(false)
 		if !c.serveOne() {
@@ -91,6 +98,13 @@ func (l *listener) serveH1(nc net.Conn) {
 			return
 		}
 	}
+}
+
+// headBuffered reports whether a whole request head is already in the read buffer, so
+// parsing it reads nothing from the client.
+func (c *h1conn) headBuffered() bool {
+	b, _ := c.br.Peek(c.br.Buffered())
+	return bytes.Contains(b, []byte("\r\n\r\n"))
 }
 
 // sniffH2 reads just enough to tell the HTTP/2 preface from an HTTP/1 request line.
@@ -113,8 +127,7 @@ func (c *h1conn) sniffH2() (bool, error) {
 
 // serveOne handles one request; it reports whether the connection may carry another.
 func (c *h1conn) serveOne() (keep bool) {
-	clear(c.hdr)
-	hr, err := readRequestHead(c.br, c.l.r.opts.MaxHeaderBytes, c.hdr)
+	hr, err := readRequestHead(c.br, c.l.r.opts.MaxHeaderBytes, &c.st)
 	if err != nil {
 		var he *h1Error
 		if errors.As(err, &he) {
@@ -124,7 +137,8 @@ func (c *h1conn) serveOne() (keep bool) {
 	}
 	r := hr.req
 	r.RemoteAddr = c.remote
-	body := &h1Body{c: c}
+	c.body = h1Body{c: c}
+	body := &c.body
 	switch {
 	case hr.chunked:
 		body.r = newChunkedBody(c.br)
@@ -136,7 +150,7 @@ func (c *h1conn) serveOne() (keep bool) {
 	if !body.done {
 		// The body streams at the client's pace; the head's deadline no longer applies. A
 		// request without a body reads nothing more until the next head, which sets its own.
-		_ = c.nc.SetReadDeadline(time.Time{})
+		c.rd.set(time.Time{})
 		body.expect100 = hr.expect100
 		r.Body = body
 	}

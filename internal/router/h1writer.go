@@ -23,7 +23,12 @@ type h1writer struct {
 	hijacked   bool
 	length     int64 // declared Content-Length, -1 if none
 	written    int64
+	num        [128]byte // formats numbers and the cohort cookie without allocating
+	cookie     string    // the cohort cookie's name, when one is to be set
+	bucket     int
 }
+
+func (w *h1writer) setBucketCookie(name string, bucket int) { w.cookie, w.bucket = name, bucket }
 
 var _ interface {
 	http.ResponseWriter
@@ -38,7 +43,13 @@ func (w *h1writer) reset(c *h1conn, r *http.Request) {
 
 func (w *h1writer) Header() http.Header { return w.h }
 
-func (w *h1writer) WriteHeader(code int) {
+func (w *h1writer) WriteHeader(code int) { w.writeHead(code, nil) }
+
+// writeHead writes the status line and the fields of w.h and then of up (an instance's
+// response, hop-by-hop fields and those its Connection names left out), framed by the
+// Content-Length either declares, else chunked for HTTP/1.1 (close-delimited for 1.0). Up's
+// fields go straight from its map to the wire: nothing is merged or copied.
+func (w *h1writer) writeHead(code int, up http.Header) {
 	if w.wrote || w.hijacked || code < 100 || code > 999 {
 		return
 	}
@@ -47,36 +58,57 @@ func (w *h1writer) WriteHeader(code int) {
 	}
 	w.wrote, w.status = true, code
 	w.noBody = w.req.Method == http.MethodHead || code == http.StatusNoContent || code == http.StatusNotModified || code < 200
-	if vv := w.h["Content-Length"]; len(vv) == 1 {
-		if n, err := strconv.ParseInt(vv[0], 10, 64); err == nil && n >= 0 {
+	cl, ok := w.h["Content-Length"]
+	if !ok {
+		cl = up["Content-Length"]
+	}
+	if len(cl) == 1 {
+		if n, err := strconv.ParseInt(cl[0], 10, 64); err == nil && n >= 0 {
 			w.length = n
 		}
 	}
-	if w.length < 0 {
-		delete(w.h, "Content-Length")
-		if !w.noBody {
-			if w.req.ProtoMinor >= 1 {
-				w.chunked = true
-			} else {
-				w.closeAfter = true
-			}
+	if w.length < 0 && !w.noBody {
+		if w.req.ProtoMinor >= 1 {
+			w.chunked = true
+		} else {
+			w.closeAfter = true
 		}
 	}
 	if connectionListed(w.h["Connection"], "close") || w.c.l.closing.Load() {
 		w.closeAfter = true // a closing listener tells the client, so it reconnects elsewhere
 	}
-	delete(w.h, "Connection")
-	delete(w.h, "Transfer-Encoding")
 	bw := w.c.bw
 	_, _ = bw.WriteString("HTTP/1.1 ")
-	_, _ = bw.WriteString(strconv.Itoa(code))
+	_, _ = bw.Write(strconv.AppendInt(w.num[:0], int64(code), 10))
 	_ = bw.WriteByte(' ')
 	_, _ = bw.WriteString(http.StatusText(code))
 	_, _ = bw.WriteString("\r\n")
 	for k, vv := range w.h {
+		if k == "Content-Length" || k == "Connection" || k == "Transfer-Encoding" {
+			continue
+		}
 		for _, v := range vv {
 			writeHeader(bw, k, v)
 		}
+	}
+	if w.cookie != "" {
+		_, _ = bw.WriteString("Set-Cookie: ")
+		_, _ = bw.Write(appendBucketCookie(w.num[:0], w.cookie, w.bucket)) // grows past num only for a long app name
+		_, _ = bw.WriteString("\r\n")
+	}
+	conn := up["Connection"]
+	for k, vv := range up {
+		if isHop(k) || (len(conn) > 0 && connectionListed(conn, k)) {
+			continue // Content-Length is among them: it is written below
+		}
+		for _, v := range vv {
+			writeHeader(bw, k, v)
+		}
+	}
+	if w.length >= 0 {
+		_, _ = bw.WriteString("Content-Length: ")
+		_, _ = bw.Write(strconv.AppendInt(w.num[:0], w.length, 10))
+		_, _ = bw.WriteString("\r\n")
 	}
 	if w.chunked {
 		_, _ = bw.WriteString("Transfer-Encoding: chunked\r\n")
@@ -105,7 +137,7 @@ func (w *h1writer) Write(p []byte) (int, error) {
 		if len(p) == 0 {
 			return 0, nil
 		}
-		_, _ = bw.WriteString(strconv.FormatInt(int64(len(p)), 16))
+		_, _ = bw.Write(strconv.AppendInt(w.num[:0], int64(len(p)), 16))
 		_, _ = bw.WriteString("\r\n")
 		n, err := bw.Write(p)
 		_, _ = bw.WriteString("\r\n")

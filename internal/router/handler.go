@@ -58,7 +58,11 @@ func (h *listenerHandler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	if ch.setBucket >= 0 {
-		w.Header().Add("Set-Cookie", bucketCookie(app.bucketName, ch.setBucket))
+		if bs, ok := w.(bucketSetter); ok {
+			bs.setBucketCookie(app.bucketName, ch.setBucket)
+		} else {
+			w.Header().Add("Set-Cookie", bucketCookie(app.bucketName, ch.setBucket))
+		}
 	}
 	px := proxy{r: h.r, snap: snap, app: app, pool: p, w: w, req: req, start: start}
 	if p == ch.pool {
@@ -75,20 +79,24 @@ func plain(w http.ResponseWriter, code int, msg string) {
 	_, _ = io.WriteString(w, msg)
 }
 
-// Hop-by-hop headers are meaningful for one connection only and never forwarded (RFC 9110 7.6.1).
-var hopHeaders = map[string]bool{
-	"Connection":          true,
-	"Proxy-Connection":    true,
-	"Keep-Alive":          true,
-	"Proxy-Authenticate":  true,
-	"Proxy-Authorization": true,
-	"Te":                  true,
-	"Trailer":             true,
-	"Transfer-Encoding":   true,
-	"Upgrade":             true,
-	// Not hop-by-hop, but the router frames bodies itself and answers 100-continue itself.
-	"Content-Length": true,
-	"Expect":         true,
+// isHop reports the fields that are meaningful for one connection only and never forwarded
+// (RFC 9110 7.6.1), by canonical name, plus Content-Length and Expect: not hop-by-hop, but
+// the router frames bodies itself and answers 100-continue itself.
+func isHop(k string) bool {
+	switch k {
+	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
+		"Te", "Trailer", "Transfer-Encoding", "Upgrade", "Content-Length", "Expect":
+		return true
+	}
+	return false
+}
+
+// firstValue is h.Get(key) for a key already in canonical form: it skips canonicalising it.
+func firstValue(h http.Header, key string) string {
+	if vv := h[key]; len(vv) > 0 {
+		return vv[0]
+	}
+	return ""
 }
 
 // connectionListed reports whether the Connection header values name key (case-insensitive).
@@ -100,9 +108,22 @@ func connectionListed(conn []string, key string) bool {
 	return found
 }
 
+// namesFields reports whether the Connection header values name any field to drop beyond
+// the hop-by-hop ones isHop knows (close is no field): usually they name none, and the
+// per-field check can be skipped.
+func namesFields(conn []string) bool {
+	found := false
+	for _, v := range conn {
+		forEachToken(v, func(tok string) {
+			found = found || !(strings.EqualFold(tok, "close") || strings.EqualFold(tok, "keep-alive") || strings.EqualFold(tok, "upgrade"))
+		})
+	}
+	return found
+}
+
 // isUpgrade reports a WebSocket (or other) HTTP/1.1 upgrade request.
 func isUpgrade(r *http.Request) bool {
-	return r.ProtoMajor == 1 && r.Header.Get("Upgrade") != "" && connectionListed(r.Header["Connection"], "upgrade")
+	return r.ProtoMajor == 1 && firstValue(r.Header, "Upgrade") != "" && connectionListed(r.Header["Connection"], "upgrade")
 }
 
 var errBodyTooLarge = errors.New("request body exceeds the limit")

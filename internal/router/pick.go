@@ -149,5 +149,18 @@ func cookieValue(r *http.Request, name string) (string, bool) {
 
 // bucketCookie is the Set-Cookie value that pins a client to its cohort for a day.
 func bucketCookie(name string, bucket int) string {
-	return name + "=" + strconv.Itoa(bucket) + "; Path=/; Max-Age=86400; HttpOnly; SameSite=Lax"
+	return string(appendBucketCookie(nil, name, bucket))
+}
+
+func appendBucketCookie(b []byte, name string, bucket int) []byte {
+	b = append(b, name...)
+	b = append(b, '=')
+	b = strconv.AppendInt(b, int64(bucket), 10)
+	return append(b, "; Path=/; Max-Age=86400; HttpOnly; SameSite=Lax"...)
+}
+
+// bucketSetter is a ResponseWriter that writes the cohort cookie itself (the HTTP/1.1 fast
+// path), sparing a string and a header slice per response.
+type bucketSetter interface {
+	setBucketCookie(name string, bucket int)
 }

@@ -186,15 +186,22 @@ func (p *proxy) roundTrip(c *upConn) (resp *http.Response, err error) {
 	if err := p.writeRequest(c.bw, false); err != nil {
 		return nil, err
 	}
-	_ = c.nc.SetReadDeadline(time.Now().Add(time.Duration(p.app.limits.UpstreamTimeout)))
-	resp, err = readResponse(c.br, p.req.Method, &c.head)
+	sent := p.start
+	if p.body != nil {
+		sent = time.Now() // an upload may have taken a while: the timeout runs from its end
+	}
+	c.rd.extend(sent, time.Duration(p.app.limits.UpstreamTimeout))
+	resp, err = readResponse(c.br, p.req.Method, &c.rs)
 	for err == nil && resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
-		resp, err = readResponse(c.br, p.req.Method, &c.head) // skip 100 Continue and 103 Early Hints
+		resp, err = readResponse(c.br, p.req.Method, &c.rs) // skip 100 Continue and 103 Early Hints
 	}
 	if err != nil {
 		return nil, err
 	}
-	_ = c.nc.SetReadDeadline(time.Time{})
+	if resp.Body != http.NoBody && (resp.ContentLength < 0 || resp.ContentLength > int64(c.br.Buffered())) {
+		// The timeout is for the head: a body that is still to come flows at its own pace.
+		c.rd.set(time.Time{})
+	}
 	return resp, nil
 }
 
@@ -237,8 +244,9 @@ func (p *proxy) writeRequest(bw *bufio.Writer, upgrade bool) error {
 	_, _ = bw.WriteString(req.Host)
 	_, _ = bw.WriteString("\r\n")
 	conn := req.Header["Connection"]
+	named := namesFields(conn)
 	for k, vv := range req.Header {
-		if hopHeaders[k] || isForwardedHeader(k) || (len(conn) > 0 && connectionListed(conn, k)) {
+		if isHop(k) || isForwardedHeader(k) || (named && connectionListed(conn, k)) {
 			continue
 		}
 		for _, v := range vv {
@@ -248,7 +256,7 @@ func (p *proxy) writeRequest(bw *bufio.Writer, upgrade bool) error {
 	p.writeForwarded(bw)
 	if upgrade {
 		writeHeader(bw, "Connection", "Upgrade")
-		writeHeader(bw, "Upgrade", req.Header.Get("Upgrade"))
+		writeHeader(bw, "Upgrade", firstValue(req.Header, "Upgrade"))
 	}
 	switch {
 	case p.body == nil:
@@ -353,10 +361,10 @@ func (p *proxy) writeForwarded(bw *bufio.Writer) {
 		if prior := req.Header.Values("X-Forwarded-For"); len(prior) > 0 {
 			xff = strings.Join(prior, ", ") + ", " + ip
 		}
-		if v := req.Header.Get("X-Forwarded-Proto"); v != "" {
+		if v := firstValue(req.Header, "X-Forwarded-Proto"); v != "" {
 			proto = v
 		}
-		if v := req.Header.Get("X-Forwarded-Host"); v != "" {
+		if v := firstValue(req.Header, "X-Forwarded-Host"); v != "" {
 			host = v
 		}
 		if v := req.Header.Values("Forwarded"); len(v) > 0 {

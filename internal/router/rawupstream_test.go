@@ -254,7 +254,7 @@ func (c *rawConn) scan() (heads int, bad string) {
 		c.pending = false
 		src := bytes.NewReader(c.in)
 		br := bufio.NewReaderSize(src, 64<<10)
-		hr, err := readRequestHead(br, 1<<20, http.Header{})
+		hr, err := readRequestHead(br, 1<<20, &reqState{})
 		if err != nil {
 			var he *h1Error
 			if errors.As(err, &he) {

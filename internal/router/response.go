@@ -10,20 +10,22 @@ import (
 // length and event streams are flushed as each piece arrives, so SSE and chunked streaming
 // reach the client at once. It reports whether the body was copied whole, and its size.
 func (p *proxy) copyResponse(b *backend, resp *http.Response) (bool, int64) {
-	h := p.w.Header()
-	conn := resp.Header["Connection"]
-	for k, vv := range resp.Header {
-		if (hopHeaders[k] && k != "Content-Length") || (len(conn) > 0 && connectionListed(conn, k)) {
-			continue
+	stream := resp.ContentLength < 0 || strings.HasPrefix(firstValue(resp.Header, "Content-Type"), "text/event-stream")
+	if hw, ok := p.w.(*h1writer); ok {
+		hw.writeHead(resp.StatusCode, resp.Header)
+	} else {
+		h := p.w.Header()
+		conn := resp.Header["Connection"]
+		for k, vv := range resp.Header {
+			if (isHop(k) && k != "Content-Length") || (len(conn) > 0 && connectionListed(conn, k)) {
+				continue
+			}
+			// Copied: resp's slices are reused by the connection's next response, and
+			// net/http may still read this header after the connection went back to the pool.
+			h[k] = append(h[k], vv...) // after the router's own fields, e.g. Set-Cookie
 		}
-		if prior, ok := h[k]; ok { // e.g. the router's own Set-Cookie
-			h[k] = append(prior, vv...)
-			continue
-		}
-		h[k] = vv
+		p.w.WriteHeader(resp.StatusCode)
 	}
-	stream := resp.ContentLength < 0 || strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream")
-	p.w.WriteHeader(resp.StatusCode)
 	if stream {
 		b.streams.Add(1)
 		defer b.streams.Add(-1)

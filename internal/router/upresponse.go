@@ -18,7 +18,9 @@ var errUpstreamHead = errors.New("malformed response head from the instance")
 // the body (Content-Length, chunked, or up to the close), without textproto's per-line
 // allocations. Hop-by-hop fields are dropped here: the router frames the client side itself.
 // A response head larger than the reader's buffer per line, or 64 KiB in all, is refused.
-func readResponse(br *bufio.Reader, method string, hc *headCache) (*http.Response, error) {
+//
+// The response lives in rs and is only valid until the next head is read into it.
+func readResponse(br *bufio.Reader, method string, rs *respState) (*http.Response, error) {
 	budget := 64 << 10
 	line, err := readUpLine(br, &budget)
 	if err != nil {
@@ -33,9 +35,11 @@ func readResponse(br *bufio.Reader, method string, hc *headCache) (*http.Respons
 	if err != nil || status < 100 {
 		return nil, fmt.Errorf("%w: status %q", errUpstreamHead, code)
 	}
-	resp := &http.Response{StatusCode: status, ProtoMajor: 1, ProtoMinor: int(proto[7] - '0'), Header: hc.header(), ContentLength: -1}
+	hc := &rs.head
+	rs.resp = http.Response{StatusCode: status, ProtoMajor: 1, ProtoMinor: int(proto[7] - '0'), Header: hc.header(), ContentLength: -1}
+	resp := &rs.resp
 	chunked, keepAlive, closeConn := false, false, false
-	var conn []string
+	conn := rs.conn[:0]
 	for {
 		line, err := readUpLine(br, &budget)
 		if err != nil {
@@ -64,22 +68,28 @@ func readResponse(br *bufio.Reader, method string, hc *headCache) (*http.Respons
 			chunked = true
 			continue
 		case "Connection":
-			v := string(value)
+			v := hc.value(key, value)
 			conn = append(conn, v)
-			closeConn = closeConn || connectionListed([]string{v}, "close")
-			keepAlive = keepAlive || connectionListed([]string{v}, "keep-alive")
 			continue
 		case "Keep-Alive", "Proxy-Connection", "Te", "Trailer":
 			continue
 		}
-		resp.Header[key] = append(resp.Header[key], hc.value(key, value))
+		hc.add(resp.Header, key, hc.value(key, value))
+	}
+	for _, v := range conn {
+		forEachToken(v, func(tok string) {
+			switch {
+			case strings.EqualFold(tok, "close"):
+				closeConn = true
+			case strings.EqualFold(tok, "keep-alive"):
+				keepAlive = true
+			case status != http.StatusSwitchingProtocols:
+				resp.Header.Del(tok) // a field the instance named as hop-by-hop
+			}
+		})
 	}
 	if status == http.StatusSwitchingProtocols {
 		resp.Header["Connection"] = conn // the tunnel relays the upgrade as is
-	} else {
-		for _, v := range conn { // fields the instance named as hop-by-hop
-			forEachToken(v, func(tok string) { resp.Header.Del(tok) })
-		}
 	}
 	resp.Close = closeConn || (resp.ProtoMinor == 0 && !keepAlive)
 	switch {
@@ -93,7 +103,8 @@ func readResponse(br *bufio.Reader, method string, hc *headCache) (*http.Respons
 		delete(resp.Header, "Content-Length")
 		resp.Body = newChunkedBody(br)
 	case resp.ContentLength >= 0:
-		resp.Body = &lengthBody{r: br, left: resp.ContentLength}
+		rs.body = lengthBody{r: br, left: resp.ContentLength}
+		resp.Body = &rs.body
 	default: // delimited by the close
 		resp.Close = true
 		resp.Body = io.NopCloser(br)
@@ -203,12 +214,15 @@ func (c *chunkedBody) Read(p []byte) (int, error) {
 
 func (c *chunkedBody) Close() error { return nil }
 
-// headCache lets one upstream connection parse response heads with few allocations: the
-// header map is reused (cleared) for each response, and a field whose value repeats the one
-// of the previous response (Server, Content-Type, often Date) reuses its string.
+// headCache lets a connection parse heads with few allocations: the header map is reused
+// (cleared) for each head, a field's first value takes a slot of a reused array instead of a
+// new slice, and a field whose value repeats the one of the previous head (Server,
+// Content-Type, often Date; a client's Host, User-Agent, Accept...) reuses its string. What
+// a head holds is only valid until the next head is read into the same cache.
 type headCache struct {
-	h    http.Header
-	vals map[string]string
+	h     http.Header
+	vals  map[string]string
+	slots []string
 }
 
 func (c *headCache) header() http.Header {
@@ -217,6 +231,8 @@ func (c *headCache) header() http.Header {
 	} else {
 		clear(c.h)
 	}
+	clear(c.slots)
+	c.slots = c.slots[:0]
 	return c.h
 }
 
@@ -232,4 +248,23 @@ func (c *headCache) value(key string, v []byte) string {
 		c.vals[key] = s
 	}
 	return s
+}
+
+// add appends a field value to h.
+func (c *headCache) add(h http.Header, key, v string) {
+	if prior, ok := h[key]; ok {
+		h[key] = append(prior, v) // the slot's capacity is exhausted: this never writes into one
+		return
+	}
+	c.slots = append(c.slots, v)
+	n := len(c.slots)
+	h[key] = c.slots[n-1 : n : n]
+}
+
+// respState is what an upstream connection reuses from one response to the next.
+type respState struct {
+	resp http.Response
+	head headCache
+	body lengthBody
+	conn [2]string
 }

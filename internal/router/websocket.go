@@ -36,7 +36,7 @@ func (p *proxy) serveUpgrade(b *backend) {
 		return
 	}
 	_ = c.nc.SetReadDeadline(time.Now().Add(time.Duration(lim.UpstreamTimeout)))
-	resp, err := readResponse(c.br, p.req.Method, &c.head)
+	resp, err := readResponse(c.br, p.req.Method, &c.rs)
 	if err != nil {
 		b.discard(c)
 		status = p.fail(err)
