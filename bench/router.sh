@@ -30,6 +30,10 @@
 #   OUT          also write the report to this file (overwritten)
 #   CUTOVER_BIN  use this cutover binary instead of building ./cmd/cutover
 #   CUTOVER_PROCS  pass --procs N to the cutover router (default: its own default, half the cores)
+#   ROUNDS       measure the c64 and c256 loads this many times, the proxies taking turns
+#                (haproxy, cutover, haproxy, cutover, ...), and report each proxy's medians
+#                (default 1). On a shared machine whose speed drifts by the minute, turns
+#                spread the drift over every proxy instead of whichever ran in the slow minute.
 #   CUTOVER_PPROF  write a CPU profile of the cutover router during its c64 run to this file
 #                  (router started with --pprof-addr 127.0.0.1:18098; read it with go tool pprof)
 #
@@ -48,6 +52,7 @@ OUT=${OUT:-}
 CUTOVER_BIN=${CUTOVER_BIN:-}
 CUTOVER_PROCS=${CUTOVER_PROCS:-}
 CUTOVER_PPROF=${CUTOVER_PPROF:-}
+ROUNDS=${ROUNDS:-1}
 CUTOVER_BIN_GIVEN=$CUTOVER_BIN
 
 HOST=127.0.0.1
@@ -60,7 +65,7 @@ WARMUP=2s
 CHANGES_TARGET=1000   # weight changes attempted per $DURATION (paced), for every proxy
 CYCLE=(5000 0 10000 1000) # green weight in basis points, cycled from the initial 1000
 
-COMMAND_LINE="DURATION=$DURATION PROXIES=\"$PROXIES\"${OUT:+ OUT=$OUT}${CUTOVER_BIN:+ CUTOVER_BIN=$CUTOVER_BIN}${CUTOVER_PROCS:+ CUTOVER_PROCS=$CUTOVER_PROCS} $0${*:+ $*}"
+COMMAND_LINE="DURATION=$DURATION PROXIES=\"$PROXIES\"${ROUNDS/#/ ROUNDS=}${OUT:+ OUT=$OUT}${CUTOVER_BIN:+ CUTOVER_BIN=$CUTOVER_BIN}${CUTOVER_PROCS:+ CUTOVER_PROCS=$CUTOVER_PROCS} $0${*:+ $*}"
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -72,6 +77,7 @@ done
 [[ $DURATION =~ ^([0-9]+)([smh]?)$ ]] || die "DURATION must look like 10s, 1m or 30 (got '$DURATION')"
 case ${BASH_REMATCH[2]} in m) DUR_S=$((BASH_REMATCH[1] * 60)) ;; h) DUR_S=$((BASH_REMATCH[1] * 3600)) ;; *) DUR_S=${BASH_REMATCH[1]} ;; esac
 ((DUR_S > 0)) || die "DURATION must be > 0"
+[[ $ROUNDS =~ ^[1-9][0-9]?$ ]] || die "ROUNDS must be a number from 1 to 99 (got '$ROUNDS')"
 [[ $(id -u) == 0 ]] || log "warning: not root; apt-get install will fail if anything is missing"
 
 want() { [[ " $PROXIES " == *" $1 "* ]]; }
@@ -680,56 +686,93 @@ split_check() { # -> number of "green" bodies out of 200 sequential requests on 
   curl -s -m 30 -K "$cfg" 2>/dev/null | grep -c '^green$' || true
 }
 
-bench_proxy() {
-  local p=$1 f line before after ticks rps p50 p99 req non sock
-  NA_REASON="failed to start"
-  PROXY_PID=
-  R[$p,version]=$(version_of "$p")
-  log "=== $p: ${R[$p,version]}"
-  if ! "start_$p"; then
-    R[$p,na]=$NA_REASON
-    log "$p: $NA_REASON"
-    return
-  fi
-  if ! wait_http "$URL" "$PROXY_PID" 20; then
-    R[$p,na]="n/a (failed to start)"
-    log "$p did not answer 200 on $URL; its log:"
-    tail -n 20 "$TMP/$p.log" | sed 's/^/  /' >&2 || true
-    stop_group "$PROXY_PID"
-    forget "$PROXY_PID"
-    wait_port_free "$PROXY_PORT" || die "port $PROXY_PORT still busy after stopping $p"
-    return
-  fi
-
-  R[$p,split]=$(split_check)
-  log "$p: split check ${R[$p,split]}/200 green"
-
+# measure_loads P ROUND: the c64 and c256 wrk runs against the running proxy P, recorded as
+# R[P,KEY,ROUND] (KEY: rps64 p50_64 p99_64 rps256 p50_256 p99_256 cpu err64 err256 others64
+# steal64 others256 steal256).
+measure_loads() {
+  local p=$1 round=$2 f before after ticks rps p50 p99 req non sock prof_pid
   run_wrk "$TMP/$p-warmup.txt" -t2 -c64 -d"$WARMUP"
-
   for c in 64 256; do
-    f=$TMP/$p-c$c.txt
-    log "$p: wrk -t2 -c$c -d$DURATION --latency"
+    f=$TMP/$p-c$c-r$round.txt
+    log "$p: wrk -t2 -c$c -d$DURATION --latency (round $round of $ROUNDS)"
     noise_begin
     before=$(cpu_ticks "$PROXY_PID")
     prof_pid=
-    if [[ $p == cutover && $c == 64 && -n $CUTOVER_PPROF ]]; then
+    if [[ $p == cutover && $c == 64 && $round == 1 && -n $CUTOVER_PPROF ]]; then
       curl -sf -o "$CUTOVER_PPROF" "http://127.0.0.1:18098/debug/pprof/profile?seconds=$((DUR_S > 2 ? DUR_S - 1 : 1))" &
       prof_pid=$!
     fi
     run_wrk "$f" -t2 -c"$c" -d"$DURATION" --latency
     [[ -n $prof_pid ]] && { wait "$prof_pid" || log "cutover: CPU profile failed"; }
     after=$(cpu_ticks "$PROXY_PID")
-    read -r "R[$p,others$c]" "R[$p,steal$c]" < <(noise_end)
+    read -r "R[$p,others$c,$round]" "R[$p,steal$c,$round]" < <(noise_end)
     read -r rps p50 p99 req non sock < <(parse_wrk "$f")
     if [[ $rps == NA ]]; then sed 's/^/  wrk: /' "$f" >&2; fi
-    R[$p,rps$c]=$rps R[$p,p50_$c]=$p50 R[$p,p99_$c]=$p99 R[$p,err$c]="$non non-2xx/3xx, $sock socket"
-    if [[ $sock != 0 && $sock != NA ]]; then R[$p,err$c]+=" ($(grep -o 'connect [0-9]*, read [0-9]*, write [0-9]*, timeout [0-9]*' "$f"))"; fi
+    R[$p,rps$c,$round]=$rps R[$p,p50_$c,$round]=$p50 R[$p,p99_$c,$round]=$p99 R[$p,err$c,$round]="$non non-2xx/3xx, $sock socket"
+    if [[ $sock != 0 && $sock != NA ]]; then R[$p,err$c,$round]+=" ($(grep -o 'connect [0-9]*, read [0-9]*, write [0-9]*, timeout [0-9]*' "$f"))"; fi
     ticks=$((after - before))
     if [[ $c == 64 && $req != NA && $req -gt 0 ]]; then
-      R[$p,cpu]=$(awk -v t="$ticks" -v hz="$CLK_TCK" -v n="$req" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
+      R[$p,cpu,$round]=$(awk -v t="$ticks" -v hz="$CLK_TCK" -v n="$req" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
     fi
-    log "$p: c$c: $rps req/s, p50 $p50 ms, p99 $p99 ms, $req requests, errors: ${R[$p,err$c]}, proxy CPU $ticks ticks"
+    log "$p: c$c: $rps req/s, p50 $p50 ms, p99 $p99 ms, $req requests, errors: ${R[$p,err$c,$round]}, proxy CPU $ticks ticks"
   done
+}
+
+# median_of P KEY: the median over the rounds of R[P,KEY,ROUND] (NA when any round is NA or missing).
+median_of() {
+  local p=$1 k=$2 r vals=()
+  for ((r = 1; r <= ROUNDS; r++)); do
+    [[ -z ${R[$p,$k,$r]:-} || ${R[$p,$k,$r]} == NA ]] && { echo NA; return; }
+    vals+=("${R[$p,$k,$r]}")
+  done
+  printf '%s\n' "${vals[@]}" | sort -g | awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2}'
+}
+
+# start_proxy P: starts P and waits until it answers; on failure records R[P,na] and returns 1.
+start_proxy() {
+  local p=$1
+  NA_REASON="failed to start"
+  PROXY_PID=
+  if ! "start_$p"; then
+    R[$p,na]=$NA_REASON
+    log "$p: $NA_REASON"
+    return 1
+  fi
+  if ! wait_http "$URL" "$PROXY_PID" 20; then
+    R[$p,na]="n/a (failed to start)"
+    log "$p did not answer 200 on $URL; its log:"
+    tail -n 20 "$TMP/$p.log" | sed 's/^/  /' >&2 || true
+    stop_proxy
+    return 1
+  fi
+}
+
+stop_proxy() {
+  stop_group "$PROXY_PID"
+  forget "$PROXY_PID"
+  wait_port_free "$PROXY_PORT" || die "port $PROXY_PORT still busy after stopping the proxy"
+}
+
+# bench_round P ROUND: a later round: start P, measure the loads, stop.
+bench_round() {
+  local p=$1
+  [[ -n ${R[$p,na]:-} ]] && return
+  log "=== $p: round $2 of $ROUNDS"
+  start_proxy "$p" || return
+  measure_loads "$p" "$2"
+  stop_proxy
+}
+
+bench_proxy() {
+  local p=$1 f line rps p50 p99 req non sock
+  R[$p,version]=$(version_of "$p")
+  log "=== $p: ${R[$p,version]}"
+  start_proxy "$p" || return
+
+  R[$p,split]=$(split_check)
+  log "$p: split check ${R[$p,split]}/200 green"
+
+  measure_loads "$p" 1
   R[$p,rss]=$(awk -v kb="$(peak_rss_kb "$PROXY_PID")" 'BEGIN {printf "%.1f", kb / 1024}')
   R[$p,procs]=$(tree_pids "$PROXY_PID" | wc -l)
 
@@ -784,9 +827,7 @@ bench_proxy() {
   fi
   log "$p: $ok weight changes ($bad failed, ${R[$p,change_ms]} ms each), $rps req/s meanwhile, failed requests: ${R[$p,chg_detail]}"
 
-  stop_group "$PROXY_PID"
-  forget "$PROXY_PID"
-  wait_port_free "$PROXY_PORT" || die "port $PROXY_PORT still busy after stopping $p"
+  stop_proxy
 }
 
 # ---------------------------------------------------------------------------- main
@@ -805,6 +846,20 @@ wait_http "http://$HOST:$GREEN_PORT/" "$BACKENDS_PID" 10 || die "backend green d
 [[ $(curl -s "http://$HOST:$BLUE_PORT/") == blue && $(curl -s "http://$HOST:$GREEN_PORT/") == green ]] || die "backends answer wrong bodies"
 
 for p in $PROXIES; do bench_proxy "$p"; done
+for ((round = 2; round <= ROUNDS; round++)); do
+  for p in $PROXIES; do bench_round "$p" "$round"; done
+done
+# The table shows each proxy's medians over the rounds (the one value when ROUNDS=1).
+for p in $PROXIES; do
+  [[ -n ${R[$p,na]:-} ]] && continue
+  for k in rps64 p50_64 p99_64 rps256 p50_256 p99_256 cpu others64 steal64 others256 steal256; do
+    R[$p,$k]=$(median_of "$p" "$k")
+  done
+  R[$p,err64]=${R[$p,err64,1]} R[$p,err256]=${R[$p,err256,1]}
+  for ((round = 2; round <= ROUNDS; round++)); do
+    R[$p,err64]+="; ${R[$p,err64,$round]}" R[$p,err256]+="; ${R[$p,err256,$round]}"
+  done
+done
 
 # ---------------------------------------------------------------------------- report
 fmt() { if [[ -z ${1:-} || $1 == NA ]]; then echo "–"; else echo "$1"; fi; }
@@ -858,8 +913,22 @@ report() {
     fi
     echo "  weight changes: $mech; ${R[$p,changes]:-?} done, ${R[$p,changes_failed]:-?} failed, ${R[$p,change_ms]:-?} ms per change; ${R[$p,chg_rps]:-?} req/s (${R[$p,chg_req]:-?} requests) meanwhile; failed requests: ${R[$p,chg_detail]:-?}; proxy alive after: ${R[$p,alive]:-?}; CPU taken by other processes meanwhile: ${R[$p,others_chg]:-?} cores (+ ${R[$p,steal_chg]:-?} hypervisor steal)"
   done
+  if ((ROUNDS > 1)); then
+    echo
+    echo "Rounds (the table above shows each proxy's median; weight changes ran in round 1):"
+    echo
+    echo "| round | proxy | rps@64 | p50@64 ms | p99@64 ms | rps@256 | p50@256 ms | p99@256 ms | CPU µs/req (@64) | others+steal cores (@64) |"
+    echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    local r
+    for ((r = 1; r <= ROUNDS; r++)); do
+      for p in $PROXIES; do
+        [[ -n ${R[$p,na]:-} ]] && continue
+        echo "| $r | $p | $(fmt "${R[$p,rps64,$r]:-}") | $(fmt_ms "${R[$p,p50_64,$r]:-}") | $(fmt_ms "${R[$p,p99_64,$r]:-}") | $(fmt "${R[$p,rps256,$r]:-}") | $(fmt_ms "${R[$p,p50_256,$r]:-}") | $(fmt_ms "${R[$p,p99_256,$r]:-}") | $(fmt "${R[$p,cpu,$r]:-}") | $(awk -v a="${R[$p,others64,$r]:-0}" -v b="${R[$p,steal64,$r]:-0}" 'BEGIN {printf "%.2f", a + b}') |"
+      done
+    done
+  fi
   echo
-  echo "Bar (cutover vs HAProxy in this run: rps ≥ 0.6×, p99 ≤ 1.5×, zero failed requests during weight changes):"
+  echo "Bar (cutover vs HAProxy in this run$( ((ROUNDS > 1)) && echo ", medians of $ROUNDS rounds"): rps ≥ 0.6×, p99 ≤ 1.5×, zero failed requests during weight changes):"
   if ! want cutover || ! want haproxy; then
     echo "- n/a: needs both haproxy and cutover in PROXIES"
   elif [[ -n ${R[cutover,na]:-} || -n ${R[haproxy,na]:-} ]]; then

@@ -178,5 +178,5 @@ func (w *h1writer) finish() error {
 		_ = w.c.bw.Flush()
 		return errBodyOverrun
 	}
-	return w.c.bw.Flush()
+	return flushBatched(w.c.bw)
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -280,6 +281,20 @@ func (p *proxy) writeRequest(bw *bufio.Writer, upgrade bool) error {
 		if err := p.writeChunked(bw); err != nil {
 			return err
 		}
+	}
+	return flushBatched(bw)
+}
+
+// flushBatched flushes bw after letting every other goroutine that is ready to run go
+// first. The goroutines one network poll made runnable thus flush back to back, and an
+// instance or client that receives from many connections is woken once per burst rather
+// than once per request. Waking a receiver asleep on another CPU costs an inter-processor
+// interrupt, which was the router's largest cost on the 2-core benchmark machine; yielding
+// here took about a sixth off its CPU per request and a quarter off its p99 (see
+// bench/RESULTS.md). With nothing else runnable the yield returns at once.
+func flushBatched(bw *bufio.Writer) error {
+	if bw.Buffered() > 0 {
+		runtime.Gosched()
 	}
 	return bw.Flush()
 }
