@@ -32,7 +32,7 @@
 #   CUTOVER_PROCS  pass --procs N to the cutover router (default: its own default, half the cores)
 #   ROUNDS       measure the c64 and c256 loads this many times, the proxies taking turns
 #                (haproxy, cutover, haproxy, cutover, ...), and report each proxy's medians
-#                (default 1). On a shared machine whose speed drifts by the minute, turns
+#                (default 3). On a shared machine whose speed drifts by the minute, turns
 #                spread the drift over every proxy instead of whichever ran in the slow minute.
 #   CUTOVER_PPROF  write a CPU profile of the cutover router during its c64 run to this file
 #                  (router started with --pprof-addr 127.0.0.1:18098; read it with go tool pprof)
@@ -52,7 +52,7 @@ OUT=${OUT:-}
 CUTOVER_BIN=${CUTOVER_BIN:-}
 CUTOVER_PROCS=${CUTOVER_PROCS:-}
 CUTOVER_PPROF=${CUTOVER_PPROF:-}
-ROUNDS=${ROUNDS:-1}
+ROUNDS=${ROUNDS:-3}
 CUTOVER_BIN_GIVEN=$CUTOVER_BIN
 
 HOST=127.0.0.1

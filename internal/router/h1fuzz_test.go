@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -125,4 +126,48 @@ func checkAcceptedHead(t *testing.T, head []byte, hr *h1Request) {
 			}
 		}
 	}
+}
+
+// FuzzReadRequestHeadReuse: a head parsed with the state a connection kept from earlier
+// requests reads exactly as it does with a fresh state: the same method, target, host,
+// fields and framing, or the same refusal. Nothing of an earlier request leaks into a later
+// one through the reused request, header map, value slots or value strings.
+//
+//	go test -run '^$' -fuzz '^FuzzReadRequestHeadReuse$' -fuzztime 60s -parallel 1 ./internal/router/
+func FuzzReadRequestHeadReuse(f *testing.F) {
+	for _, s := range h1Seeds {
+		f.Add([]byte(s))
+	}
+	earlier := []string{
+		benchRequests["browser"],
+		"POST /p?x=1 HTTP/1.1\r\nHost: y\r\nX-A: 1\r\nX-A: 2\r\nCookie: a=b\r\nContent-Length: 0\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		fresh, freshErr := readRequestHead(bufio.NewReaderSize(bytes.NewReader(raw), 16<<10), 8<<10, &reqState{})
+		for _, prior := range earlier {
+			st := &reqState{}
+			if _, err := readRequestHead(bufio.NewReader(strings.NewReader(prior)), 8<<10, st); err != nil {
+				t.Fatalf("the earlier request %q: %v", prior, err)
+			}
+			reused, reusedErr := readRequestHead(bufio.NewReaderSize(bytes.NewReader(raw), 16<<10), 8<<10, st)
+			if (freshErr == nil) != (reusedErr == nil) || (freshErr != nil && freshErr.Error() != reusedErr.Error()) {
+				t.Fatalf("after %q: error %v, with a fresh state %v:\n%q", firstLine(prior), reusedErr, freshErr, raw)
+			}
+			if freshErr != nil {
+				continue
+			}
+			a, b := fresh.req, reused.req
+			same := a.Method == b.Method && a.RequestURI == b.RequestURI && a.Host == b.Host && a.Proto == b.Proto &&
+				a.ContentLength == b.ContentLength && a.Close == b.Close && a.URL.String() == b.URL.String() &&
+				fresh.chunked == reused.chunked && fresh.expect100 == reused.expect100 && fresh.close == reused.close &&
+				len(a.Header) == len(b.Header)
+			for k, vv := range a.Header {
+				same = same && slices.Equal(vv, b.Header[k])
+			}
+			if !same {
+				t.Fatalf("after %q the head reads differently:\nfresh  %+v %+v\nreused %+v %+v\n%q",
+					firstLine(prior), *fresh, a.Header, *reused, b.Header, raw)
+			}
+		}
+	})
 }
