@@ -62,28 +62,6 @@ type upConn struct {
 	rd readDeadline
 }
 
-// readDeadline is a connection's read deadline, moved lazily: moving one costs a timer
-// update, and a keep-alive connection would otherwise move it once or twice per request.
-type readDeadline struct {
-	nc net.Conn
-	at time.Time // what is set on nc; zero for none
-}
-
-func (d *readDeadline) set(t time.Time) {
-	d.at = t
-	_ = d.nc.SetReadDeadline(t)
-}
-
-// extend makes the deadline at least now+timeout. A deadline that has to move is set an
-// eighth of timeout further than asked, and one is left alone while it lies between
-// now+timeout and a quarter of timeout past that, so a busy connection moves it a few times
-// per timeout rather than per request. The timeout enforced lies between timeout and 5/4 of it.
-func (d *readDeadline) extend(now time.Time, timeout time.Duration) {
-	if want := now.Add(timeout); d.at.IsZero() || d.at.Before(want) || d.at.After(want.Add(timeout/4)) {
-		d.set(want.Add(timeout / 8))
-	}
-}
-
 var (
 	readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 8<<10) }}
 	writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 8<<10) }}

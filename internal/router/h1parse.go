@@ -181,41 +181,6 @@ func readLine(br *bufio.Reader, budget *int) ([]byte, error) {
 	return line, nil
 }
 
-// reqState is what a connection reuses from one request head to the next: the request,
-// its URL and header map, and the strings of field values that repeat the previous
-// request's (the same Host, User-Agent, Accept... on every request of a keep-alive client).
-// A request's values are only valid until the next head is read on the connection.
-type reqState struct {
-	hr   h1Request
-	req  http.Request
-	url  url.URL
-	head headCache
-	uri  string // the previous request target
-}
-
-// methodString returns the method as a string, without allocating for the common ones.
-func methodString(b []byte) string {
-	switch string(b) {
-	case "GET":
-		return http.MethodGet
-	case "HEAD":
-		return http.MethodHead
-	case "POST":
-		return http.MethodPost
-	case "PUT":
-		return http.MethodPut
-	case "PATCH":
-		return http.MethodPatch
-	case "DELETE":
-		return http.MethodDelete
-	case "OPTIONS":
-		return http.MethodOptions
-	case "CONNECT":
-		return http.MethodConnect
-	}
-	return string(b)
-}
-
 // parseTarget builds the URL of an origin-form ("/p?q"), asterisk-form ("*", OPTIONS only)
 // or absolute-form ("http://host/p") target; an origin-form one is built in u.
 func parseTarget(method, target string, u *url.URL) (*url.URL, error) {
