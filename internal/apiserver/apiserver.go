@@ -89,6 +89,7 @@ type server struct {
 	mux      *http.ServeMux
 	routes   []route
 	ping     time.Duration // between keep-alive comments on event streams
+	recheck  time.Duration // between checks that an event stream's session still lives
 }
 
 // New returns the API handler. Every request is authenticated before anything else runs.
@@ -98,7 +99,8 @@ func New(opts Options) http.Handler {
 
 func newServer(opts Options) *server {
 	s := &server{eng: opts.Engine, signals: opts.Router, token: []byte(opts.Token), readOnly: []byte(opts.ReadOnlyToken), log: opts.Logger,
-		metrics: opts.Metrics, sessions: opts.Sessions, mux: http.NewServeMux(), ping: 15 * time.Second}
+		metrics: opts.Metrics, sessions: opts.Sessions, mux: http.NewServeMux(), ping: 15 * time.Second,
+		recheck: time.Second}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -124,11 +126,15 @@ func isLocal(ctx context.Context) bool {
 
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	role := s.roleOf(r)
+	ctx := r.Context()
 	if role == "" {
 		var refused *api.Error
 		if role, refused = s.sessionRole(r); refused != nil {
 			s.writeError(w, r, refused)
 			return
+		}
+		if role != "" {
+			ctx = context.WithValue(ctx, sessionKey{}, true)
 		}
 	}
 	if role == "" {
@@ -141,7 +147,15 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, s.noRoute(r))
 		return
 	}
-	s.mux.ServeHTTP(w, r.WithContext(withRole(r.Context(), role)))
+	s.mux.ServeHTTP(w, r.WithContext(withRole(ctx, role)))
+}
+
+type sessionKey struct{}
+
+// bySession reports a request let in by its dashboard session cookie rather than a token.
+func bySession(ctx context.Context) bool {
+	v, _ := ctx.Value(sessionKey{}).(bool)
+	return v
 }
 
 // noRoute answers a request the mux has no pattern for: 405 when the path exists under

@@ -51,15 +51,26 @@ func (s *sse) ping() error {
 	return nil
 }
 
-// follow sends the notices keep accepts until the client goes, a write fails, or last
-// reports the stream complete.
+// follow sends the notices keep accepts until the client goes, a write fails, last reports
+// the stream complete, or the dashboard session that opened the stream ends (logout or
+// expiry: a stream must not outlive the right to read it).
 func (s *server) follow(r *http.Request, out *sse, feed <-chan engine.Notice, keep func(engine.Notice) bool, last func(engine.Notice) bool) {
 	tick := time.NewTicker(s.ping)
 	defer tick.Stop()
+	var recheck <-chan time.Time
+	if bySession(r.Context()) && s.sessions != nil {
+		t := time.NewTicker(s.recheck)
+		defer t.Stop()
+		recheck = t.C
+	}
 	for {
 		select {
 		case <-r.Context().Done():
 			return
+		case <-recheck:
+			if role, _ := s.sessions.SessionRole(r); role == "" {
+				return
+			}
 		case <-tick.C:
 			if out.ping() != nil {
 				return

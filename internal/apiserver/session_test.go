@@ -1,7 +1,9 @@
 package apiserver
 
 import (
+	"bufio"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -27,8 +29,10 @@ func newSessionRig(t *testing.T) *sessionRig {
 	r := &sessionRig{rig: newRig(t), now: time.Now()}
 	dash := web.New(web.Options{AdminToken: testToken, ViewerToken: testViewerToken, SessionTTL: time.Hour,
 		Now: func() time.Time { r.mu.Lock(); defer r.mu.Unlock(); return r.now }})
-	srv := httptest.NewServer(dash.Handler(New(Options{Engine: r.eng, Token: testToken, ReadOnlyToken: testViewerToken,
-		Logger: testLogger(), Sessions: dash})))
+	apiSrv := newServer(Options{Engine: r.eng, Token: testToken, ReadOnlyToken: testViewerToken,
+		Logger: testLogger(), Sessions: dash})
+	apiSrv.ping, apiSrv.recheck = 50*time.Millisecond, 20*time.Millisecond
+	srv := httptest.NewServer(dash.Handler(apiSrv))
 	t.Cleanup(func() { srv.CloseClientConnections(); srv.Close() })
 	r.url = srv.URL
 	return r
@@ -148,4 +152,43 @@ func TestSessionCookieAuth(t *testing.T) {
 	if status, _ := r.call("PUT", "/api/v1/apps/web", spec, map[string]string{"Cookie": admin, web.CSRFHeader: adminCSRF}); status != 401 {
 		t.Errorf("a write with an expired session and its CSRF token: %d, want 401", status)
 	}
+}
+
+// TestEventStreamEndsWithItsSession: an event stream opened with a dashboard session ends
+// when the session does (here: logout), while a stream opened with a token goes on.
+func TestEventStreamEndsWithItsSession(t *testing.T) {
+	r := newSessionRig(t)
+	cookie, csrf := r.login(testToken)
+	open := func(hdr, val string) *http.Response {
+		req, _ := http.NewRequest("GET", r.url+"/api/v1/events", nil)
+		req.Header.Set(hdr, val)
+		resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		if resp.StatusCode != 200 {
+			t.Fatalf("event stream with %s: %s", hdr, resp.Status)
+		}
+		return resp
+	}
+	bySession := open("Cookie", cookie)
+	byToken := open("Authorization", "Bearer "+testToken)
+
+	if status, _ := r.call("POST", "/ui/logout", "", map[string]string{"Cookie": cookie, web.CSRFHeader: csrf}); status/100 != 2 {
+		t.Fatalf("logout: %d", status)
+	}
+	start := time.Now()
+	if _, err := io.ReadAll(bySession.Body); err != nil {
+		t.Fatalf("the session's stream did not end cleanly after logout: %v (after %v)", err, time.Since(start))
+	}
+	t.Logf("the session's stream ended %v after logout", time.Since(start))
+	// The token's stream is still open: it keeps getting its keep-alive pings.
+	sc := bufio.NewScanner(byToken.Body)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), ": ping") {
+			return
+		}
+	}
+	t.Fatalf("the token's stream ended with the session: %v", sc.Err())
 }
