@@ -15,6 +15,13 @@ const (
 	ReadOnlyTokenFile = "token-readonly"
 )
 
+// The dashboard's alternative to a bearer token: the session cookie POST /ui/login sets, and
+// the header that must carry the session's CSRF token on every method but GET and HEAD.
+const (
+	SessionCookie = "cutover_session"
+	CSRFHeader    = "X-CSRF-Token"
+)
+
 // DefaultDataDir is the server's data directory unless told otherwise: $CUTOVER_DATA_DIR,
 // else $XDG_STATE_HOME/cutover, else ~/.local/state/cutover, else ./.cutover.
 func DefaultDataDir() string {

@@ -77,12 +77,18 @@ func openAPIDoc(routes []route) map[string]any {
 		"openapi": "3.0.3",
 		"info": map[string]any{"title": "cutover", "version": "v1",
 			"description": "Blue/green and canary deployments with a built-in router. Every request needs Authorization: Bearer <token> unless it comes over the unix socket. " +
-				"The admin token (the server's " + api.TokenFile + " file) may call every operation; the read-only token (" + api.ReadOnlyTokenFile + ") only those whose x-cutover-role is viewer, the others answer it 403."},
+				"The admin token (the server's " + api.TokenFile + " file) may call every operation; the read-only token (" + api.ReadOnlyTokenFile + ") only those whose x-cutover-role is viewer, the others answer it 403. " +
+				"The web dashboard authenticates instead with the " + api.SessionCookie + " cookie that POST /ui/login (form field token) sets, with that token's role; " +
+				"a request carrying it with any method but GET and HEAD must also send the session's CSRF token (from GET /ui/session) as " + api.CSRFHeader + ", else 403. " +
+				"An event stream opened with a session ends when the session does."},
 		"paths":    paths,
-		"security": []any{map[string]any{"bearer": []any{}}},
+		"security": []any{map[string]any{"bearer": []any{}}, map[string]any{"session": []any{}}},
 		"components": map[string]any{
-			"schemas":         g.defs,
-			"securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer"}},
+			"schemas": g.defs,
+			"securitySchemes": map[string]any{
+				"bearer":  map[string]any{"type": "http", "scheme": "bearer"},
+				"session": map[string]any{"type": "apiKey", "in": "cookie", "name": api.SessionCookie},
+			},
 		},
 	}
 }

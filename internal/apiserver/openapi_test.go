@@ -1,6 +1,8 @@
 package apiserver
 
 import (
+	"github.com/cutover/cutover/internal/api"
+
 	"context"
 	"encoding/json"
 	"net/http/httptest"
@@ -22,14 +24,28 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		t.Fatalf("GET /api/openapi.json: %d %s", rec.Code, rec.Header().Get("Content-Type"))
 	}
 	var doc struct {
-		OpenAPI string                                `json:"openapi"`
-		Paths   map[string]map[string]json.RawMessage `json:"paths"`
+		OpenAPI    string                                `json:"openapi"`
+		Paths      map[string]map[string]json.RawMessage `json:"paths"`
+		Security   []map[string][]string                 `json:"security"`
+		Components struct {
+			SecuritySchemes map[string]map[string]string `json:"securitySchemes"`
+		} `json:"components"`
 	}
 	if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(doc.OpenAPI, "3.") {
 		t.Fatalf("openapi %q", doc.OpenAPI)
+	}
+	// Both ways in are documented: a bearer token, or the dashboard's session cookie.
+	if b := doc.Components.SecuritySchemes["bearer"]; b["type"] != "http" || b["scheme"] != "bearer" {
+		t.Errorf("bearer scheme %v", b)
+	}
+	if c := doc.Components.SecuritySchemes["session"]; c["type"] != "apiKey" || c["in"] != "cookie" || c["name"] != api.SessionCookie {
+		t.Errorf("session scheme %v, want an apiKey in the %s cookie", c, api.SessionCookie)
+	}
+	if len(doc.Security) != 2 || doc.Security[0]["bearer"] == nil || doc.Security[1]["session"] == nil {
+		t.Errorf("security %v, want bearer or session", doc.Security)
 	}
 	samples := map[string]string{"app": "web", "id": "d-1", "command": "promote"}
 	wild := regexp.MustCompile(`\{([a-z]+)\}`)

@@ -9,13 +9,15 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/cutover/cutover/internal/api"
 )
 
 // CookieName is the dashboard's session cookie; CSRFHeader carries the session's CSRF token
 // on every request that may change something.
 const (
-	CookieName = "cutover_session"
-	CSRFHeader = "X-CSRF-Token"
+	CookieName = api.SessionCookie
+	CSRFHeader = api.CSRFHeader
 )
 
 // session is what a session cookie stands for. It is never changed once made.
