@@ -62,8 +62,9 @@ type Process struct {
 	// Example: ["./web", "--port", "$PORT"]
 	Command []string `yaml:"command,flow"`
 
-	// The working directory of the process. The caller decides what a relative directory is
-	// relative to (`cutover` uses the spec file's directory).
+	// The working directory of the process. A relative directory is taken from the working
+	// directory of `cutover server`, not from the spec file's: the spec reaches the server as
+	// text, without the file's location. Prefer an absolute path.
 	//
 	// Default: .
 	// Example: ./build
