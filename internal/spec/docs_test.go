@@ -192,6 +192,9 @@ func defaultText(d string) string {
 	if strings.HasPrefix(d, "required") {
 		return "**" + d + "**"
 	}
+	if d == "." { // a directory, not the end of a sentence
+		return "default: `.`"
+	}
 	return "default: " + strings.TrimSuffix(d, ".")
 }
 
