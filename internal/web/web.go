@@ -14,7 +14,6 @@
 package web
 
 import (
-	"crypto/subtle"
 	"log/slog"
 	"net/http"
 	"time"
@@ -93,16 +92,7 @@ func (d *Dashboard) Handler(apiHandler http.Handler) http.Handler {
 	return mux
 }
 
-// roleOf is the role token gives: both tokens are compared in constant time, always both.
+// roleOf is the role token gives (see api.TokenRole: constant time, both tokens always).
 func (d *Dashboard) roleOf(token string) string {
-	b := []byte(token)
-	admin := subtle.ConstantTimeCompare(b, d.admin) == 1 && len(d.admin) > 0
-	viewer := subtle.ConstantTimeCompare(b, d.viewer) == 1 && len(d.viewer) > 0
-	switch {
-	case admin:
-		return api.RoleAdmin
-	case viewer:
-		return api.RoleViewer
-	}
-	return ""
+	return api.TokenRole([]byte(token), d.admin, d.viewer)
 }
