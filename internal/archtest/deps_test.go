@@ -28,6 +28,10 @@ var rules = []struct {
 		"the driver contract stands alone"},
 	{"engine", []string{"runtime/process", "runtime/docker"},
 		"the engine picks drivers by name; the composition root (daemon) builds them"},
+	{"provider", []string{"engine", "deploy", "router", "store", "runtime", "spec", "provider/awsalb", "provider/awsecs", "provider/awscw"},
+		"the provider ports stand alone and know no implementation"},
+	{"router", []string{"provider", "provider/awsalb", "provider/awsecs", "provider/awscw"},
+		"the AWS SDK stays off the router's request path"},
 	{"web", []string{"engine", "router", "deploy", "store", "daemon", "runtime", "apiserver", "spec"},
 		"the dashboard sees the server only through the API"},
 }

@@ -22,10 +22,9 @@ type Groups struct {
 }
 
 type fakeGroup struct {
-	g       provider.Group
-	count   int
-	scaled  time.Time
-	retired bool
+	g      provider.Group
+	count  int
+	scaled time.Time
 }
 
 var (
