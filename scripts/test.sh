@@ -74,9 +74,21 @@ install_chromium() {
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 }
 
+# The AWS providers' tests (internal/provider/aws*) run against a real moto_server on
+# 127.0.0.1 and never skip; say so at once when it is missing instead of failing deep inside.
+moto_server_check() {
+  step "moto_server (for the AWS provider tests)"
+  if ! command -v moto_server >/dev/null; then
+    echo "moto_server is missing: the AWS provider tests need it; install moto 5.2.1: pip install 'moto[server]==5.2.1'" >&2
+    exit 1
+  fi
+  command -v moto_server
+}
+
 unit() {
   docker_engine
   install_chromium
+  moto_server_check
   step "go test -race"
   go test -race -count=1 -timeout 15m ./...
 }
