@@ -29,6 +29,7 @@ import (
 const (
 	TagOwner   = "cutover.owner"
 	TagWritten = "cutover.green-bp"
+	TagPrev    = "cutover.previous-green-bp"
 	TagAt      = "cutover.written-at"
 )
 
@@ -164,14 +165,26 @@ func (p *Provider) SetWeight(ctx context.Context, bp int) (provider.Written, err
 	}
 	blue, green, got := Quantise(bp)
 	at := p.c.Now()
-	if _, err := p.api.ModifyListener(ctx, &elb.ModifyListenerInput{ListenerArn: aws.String(p.prod), DefaultActions: p.forward(blue, green)}); err != nil {
-		return provider.Written{}, classify(ctx, "alb "+p.c.App+": ModifyListener "+p.prod, err, true)
+	// The intent goes on the listener first, with the weight written before it, so a
+	// ModifyListener that fails or has not landed reads as "not converged", and only a
+	// weight cutover never wrote reads as drift.
+	tags, err := p.tags(ctx, p.prod)
+	if err != nil {
+		return provider.Written{}, err
+	}
+	prev := tags[TagWritten]
+	if prev == "" {
+		prev = "0"
 	}
 	if _, err := p.api.AddTags(ctx, &elb.AddTagsInput{ResourceArns: []string{p.prod}, Tags: []types.Tag{
 		{Key: aws.String(TagWritten), Value: aws.String(strconv.Itoa(got))},
+		{Key: aws.String(TagPrev), Value: aws.String(prev)},
 		{Key: aws.String(TagAt), Value: aws.String(at.UTC().Format(time.RFC3339Nano))},
 	}}); err != nil {
-		return provider.Written{}, classify(ctx, "alb "+p.c.App+": tag the written weight on "+p.prod, err, true)
+		return provider.Written{}, classify(ctx, "alb "+p.c.App+": tag the weight to write on "+p.prod, err, true)
+	}
+	if _, err := p.api.ModifyListener(ctx, &elb.ModifyListenerInput{ListenerArn: aws.String(p.prod), DefaultActions: p.forward(blue, green)}); err != nil {
+		return provider.Written{}, classify(ctx, "alb "+p.c.App+": ModifyListener "+p.prod, err, true)
 	}
 	w := provider.Written{GreenBP: got, Raw: fmt.Sprintf("blue=%d green=%d", blue, green), At: at}
 	o, err := p.Observe(ctx) // read back after each write

@@ -206,3 +206,50 @@ func TestQuantise(t *testing.T) {
 }
 
 func itoa(n int32) string { return strconv.Itoa(int(n)) }
+
+// failModify is the ELBv2 client with ModifyListener of the production listener failing,
+// as a write cut short.
+type failModify struct {
+	API
+	fail bool
+}
+
+func (f *failModify) ModifyListener(ctx context.Context, in *elb.ModifyListenerInput, o ...func(*elb.Options)) (*elb.ModifyListenerOutput, error) {
+	if f.fail {
+		return nil, context.DeadlineExceeded
+	}
+	return f.API.ModifyListener(ctx, in, o...)
+}
+
+// TestALBWriteThatDidNotLandIsNotDrift: a ModifyListener that timed out is an unknown
+// outcome; the listener still at the previous weight reads as not converged (rewrite), not
+// as drift, and the rewrite verifies.
+func TestALBWriteThatDidNotLandIsNotDrift(t *testing.T) {
+	r := newRig(t)
+	r.fresh(t)
+	api := &failModify{API: r.api}
+	p, err := New(api, r.config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := awstest.Ctx(t)
+	if err := p.Prepare(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.SetWeight(ctx, 1000); err != nil {
+		t.Fatal(err)
+	}
+	api.fail = true
+	_, err = p.SetWeight(ctx, 5000)
+	if provider.Classify(err) != provider.Unknown {
+		t.Fatalf("a timed-out write = %v, want an unknown outcome", err)
+	}
+	o, err := p.Observe(ctx)
+	if err != nil || o.Drift != "" || o.Converged || o.GreenBP != 1000 || !strings.Contains(o.Reason, "has not landed") {
+		t.Fatalf("after a write that did not land Observe = %+v %v, want not converged at 10%%, no drift", o, err)
+	}
+	api.fail = false
+	if w, err := p.SetWeight(ctx, 5000); err != nil || w.GreenBP != 5000 {
+		t.Fatalf("rewrite = %+v %v", w, err)
+	}
+}

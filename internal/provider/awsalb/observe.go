@@ -60,6 +60,8 @@ func (p *Provider) Observe(ctx context.Context) (provider.Observed, error) {
 		o.Drift = fmt.Sprintf("listener :%d forwards to %v, not only to %s's target groups", p.c.Port, other, p.c.App)
 	case tags[TagOwner] != p.c.Owner:
 		o.Drift = fmt.Sprintf("listener :%d lost its %s tag", p.c.Port, TagOwner)
+	case o.GreenBP != wrote && tags[TagPrev] == strconv.Itoa(o.GreenBP):
+		o.Reason = fmt.Sprintf("listener :%d still holds the previous weights %d/%d; the write of green %d bp has not landed (rewrite it)", p.c.Port, b, g, wrote)
 	case o.GreenBP != wrote:
 		o.Drift = fmt.Sprintf("listener :%d holds weights %d/%d (green %d bp) but cutover wrote green %d bp: someone else changed it", p.c.Port, b, g, o.GreenBP, wrote)
 	default:
