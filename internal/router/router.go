@@ -47,6 +47,10 @@ type Options struct {
 	SampleInterval time.Duration
 	// Now is the clock for signal windows; default time.Now.
 	Now func() time.Time
+	// CohortFile, if set, is where the apps' new-client counters live, mapped shared, so that
+	// every router process of one data dir continues one cohort sequence; without it they
+	// live in this process's memory.
+	CohortFile string
 	// CohortOffset starts this router's cohort sequence elsewhere (see cohort.go): a router
 	// that does not share the counter of the others serving an app (one on another host)
 	// takes its own offset, so the routers do not all hand out the same buckets first.
@@ -96,6 +100,7 @@ type Router struct {
 	closed    bool
 	applied   bool                      // a table has been applied since New
 	cohorts   map[string]*atomic.Uint64 // each app's new-client counter (see cohort.go)
+	cfile     *cohortFile               // where they live when Options.CohortFile is set
 
 	dmu      sync.Mutex
 	draining map[*backend]struct{}
@@ -114,6 +119,14 @@ func New(opts Options) *Router {
 		draining: map[*backend]struct{}{}, stop: make(chan struct{}),
 	}
 	r.snap.Store(&snapshot{listeners: map[string]*listenerRoutes{}, apps: map[string]*appRoute{}, byID: map[string]*backend{}})
+	if opts.CohortFile != "" {
+		cf, err := openCohortFile(opts.CohortFile)
+		if err != nil {
+			r.log.Warn("cohort counters kept in memory only", "err", err)
+		} else {
+			r.cfile = cf
+		}
+	}
 	r.checker = health.NewChecker(healthBridge{r})
 	r.wg.Add(1)
 	go r.sample()
@@ -182,10 +195,13 @@ func (r *Router) keepCohorts(next *snapshot) {
 	prev := r.snap.Load()
 	for name, a := range next.apps {
 		c := r.cohorts[name]
+		if c == nil && r.cfile != nil {
+			c = r.cfile.counter(name)
+		}
 		if c == nil {
 			c = new(atomic.Uint64)
-			r.cohorts[name] = c
 		}
+		r.cohorts[name] = c
 		a.cohort = cohortSeq{n: c, offset: r.opts.CohortOffset}
 		if p := prev.apps[name]; p != nil && p.weight == a.weight && p.green.version == a.green.version {
 			a.seen = p.seen
@@ -319,6 +335,9 @@ func (r *Router) Close(ctx context.Context) error {
 		b.forceClose()
 	}
 	r.wg.Wait()
+	if r.cfile != nil {
+		r.cfile.close()
+	}
 	return err
 }
 
