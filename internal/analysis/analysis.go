@@ -167,3 +167,14 @@ func (in Input) minRequests() uint64 { return max(in.MinRequests, 1) }
 func tooFew(version string, served, needed uint64) string {
 	return fmt.Sprintf("%s served %d requests, fewer than the %d needed", version, served, needed)
 }
+
+// greenTooFew is the evidence clause for green short of its sample. Green with no request at
+// all while blue served a full sample in the same window is a different problem from too
+// little load: the traffic flows, the split sends green none of it (the engine's split check
+// says why), and waiting longer will not help.
+func (in Input) greenTooFew(needed uint64) string {
+	if g, b := in.Green.Total(), in.Blue.Total(); g == 0 && b >= needed {
+		return fmt.Sprintf("green served no requests while blue served %d in the same window: the split sends green no traffic, so there is nothing to judge", b)
+	}
+	return tooFew("green", in.Green.Total(), needed)
+}

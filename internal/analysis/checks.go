@@ -44,7 +44,7 @@ func evalErrorRate(c Check, e ErrorRate, in Input) Result {
 	need := in.minRequests()
 	g := in.Green
 	if g.Total() < need {
-		return inconclusive(c, "%s", tooFew("green", g.Total(), need))
+		return inconclusive(c, "%s", in.greenTooFew(need))
 	}
 	gp := percent(g)
 	subject := fmt.Sprintf("green error rate %s%% (%d of %d)", fmtNum(gp), g.Errors(), g.Total())
@@ -95,7 +95,7 @@ func evalRequestRate(c Check, r RequestRate, in Input) Result {
 		res.Evidence = fmt.Sprintf("inconclusive: %s < %s req/s minimum, but a %s window is too short to tell: at %s req/s the %d requests needed take %ss",
 			subject, fmtNum(r.Min), fmtDur(g.Span), fmtNum(r.Min), need, fmtNum(float64(need)/r.Min))
 	case g.Total() < need:
-		res.Evidence = "inconclusive: " + tooFew("green", g.Total(), need)
+		res.Evidence = "inconclusive: " + in.greenTooFew(need)
 	case r.Min <= 0:
 		res.Verdict = Pass
 		res.Evidence = fmt.Sprintf("%s, at least the %d needed", subject, need)

@@ -56,7 +56,7 @@ func evalLatency(c Check, l Latency, in Input) Result {
 	q, ratio, alpha := orDefault(l.Quantile, defaultQuantile), orDefault(l.Ratio, defaultRatio), orDefault(l.Alpha, defaultAlpha)
 	need, g, b := in.minRequests(), in.Green, in.Blue
 	if g.Total() < need {
-		return inconclusive(c, "%s", tooFew("green", g.Total(), need))
+		return inconclusive(c, "%s", in.greenTooFew(need))
 	}
 	if histCount(&g.Latency) == 0 {
 		return inconclusive(c, "green served %d requests but recorded no latencies", g.Total())

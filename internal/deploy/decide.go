@@ -181,6 +181,7 @@ func (d *decision) enterStep(i int) {
 	}
 	d.s.StepReachedAt = d.now
 	d.s.BakeDone, d.s.Approved = false, false
+	d.s.SplitOffSince, d.s.SplitNote = time.Time{}, ""
 	d.s.Tracker = analysis.Tracker{}
 	if a := d.s.Plan.Analysis; a != nil {
 		d.s.NextAnalysisAt = d.now.Add(a.Interval)
@@ -208,6 +209,9 @@ func (d *decision) shifting(o Observation) {
 	if d.s.Paused {
 		return
 	}
+	if d.checkSplit(o.Split) {
+		return
+	}
 	if !d.s.BakeDone {
 		if !d.bakeDone(st) {
 			return
@@ -223,10 +227,8 @@ func (d *decision) shifting(o Observation) {
 		d.enter(PhaseFullTraffic, "green at 100%% after %d step(s)", d.s.Step+1)
 		return
 	}
-	if msg, ok := splitMismatch(&d.s, o.Split); ok {
-		d.s.Paused, d.s.PauseReason = true, msg
-		d.record("paused: %s; resume once the cause is understood", msg)
-		return
+	if !d.s.SplitOffSince.IsZero() {
+		return // the step does not advance on a split that is off
 	}
 	if d.s.Plan.Rolling {
 		// Start the next batch first; traffic moves once it is healthy.
@@ -284,18 +286,4 @@ func (d *decision) bakeDone(st Step) bool {
 		return false // inconclusive extends the bake, up to the deployment deadline
 	}
 	return true
-}
-
-// splitMismatch compares the split the router observed over the step with the weight.
-func splitMismatch(s *State, sp *Split) (string, bool) {
-	if sp == nil || s.Weight <= 0 || s.Weight >= WeightScale || sp.Total < s.Plan.SplitMinRequests || sp.Total == 0 {
-		return "", false
-	}
-	observed := float64(sp.Green) * 100 / float64(sp.Total)
-	want := float64(s.Weight) / 100
-	if math.Abs(observed-want) <= s.Plan.SplitTolerance {
-		return "", false
-	}
-	return fmt.Sprintf("step %d: the router sent %.1f%% of %d requests to green, not the %s set (tolerance %.1f points)",
-		s.Step+1, observed, sp.Total, pct(s.Weight), s.Plan.SplitTolerance), true
 }

@@ -192,13 +192,17 @@ ERROR: relation exists; blue untouched`},
 			m.advance(11 * time.Minute)
 			m.decide(Observation{Green: healthy(2)})
 		}, PhaseRolledBack, "step 2 (50%): no approval within 10m0s"},
-		{"split mismatch pauses", canaryPlan(), func(m *sim) {
+		{"split far off fails the step at the split deadline", canaryPlan(), func(m *sim) {
 			m.decide(Observation{})
 			m.decide(Observation{Green: healthy(2)})
 			m.decide(Observation{Green: healthy(2)})
 			m.advance(time.Minute)
 			m.decide(Observation{Green: healthy(2), Split: &Split{Green: 400, Total: 1000}})
-		}, PhaseShifting, "the router sent 40.0% of 1000 requests to green, not the 10% set"},
+			m.wantPhase(PhaseShifting)
+			m.wantWeight(1000) // baked, but a split that is off does not advance
+			m.advance(DefaultSplitDeadline)
+			m.decide(Observation{Green: healthy(2), Split: &Split{Green: 800, Total: 2000}})
+		}, PhaseRolledBack, "step 1 (10%): green got 800 of 2,000 requests at 10%, for 5m0s"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.desc, func(t *testing.T) {

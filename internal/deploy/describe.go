@@ -61,6 +61,9 @@ func waitingFor(s *State) string {
 			return "paused: " + s.PauseReason
 		}
 		st := s.Plan.Steps[s.Step]
+		if s.SplitNote != "" {
+			return fmt.Sprintf("step %d (%s) waits on its split: %s", s.Step+1, pct(s.Weight), s.SplitNote)
+		}
 		switch {
 		case !s.BakeDone && st.Approval && !s.Approved:
 			return fmt.Sprintf("waiting for approval at step %d (%s)", s.Step+1, pct(s.Weight))

@@ -48,6 +48,9 @@ type AnalysisResult struct {
 // Split counts production requests per version over the current step.
 type Split struct {
 	Green, Total uint64
+	// Sticky lists the cohort buckets (0-9999) of clients that came back with their cohort
+	// cookie during the step; a bucket below the weight is green's. Nil when unknown.
+	Sticky []int
 }
 
 // CommandKind is what a user asked for.

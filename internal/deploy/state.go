@@ -91,7 +91,15 @@ type Plan struct {
 	// weight before the engine pauses; SplitMinRequests is how many requests make it count.
 	SplitTolerance   float64 `json:"split_tolerance"`
 	SplitMinRequests uint64  `json:"split_min_requests"`
+	// SplitDeadline is how long green's share may stay off its weight before the step fails
+	// (0: DefaultSplitDeadline); SplitWait keeps waiting instead, up to the deployment's
+	// deadline, saying why.
+	SplitDeadline time.Duration `json:"split_deadline,omitempty"`
+	SplitWait     bool          `json:"split_wait,omitempty"`
 }
+
+// DefaultSplitDeadline is how long a step waits for a split that stays off before it fails.
+const DefaultSplitDeadline = 5 * time.Minute
 
 // HookWait is the hook a deployment is running.
 type HookWait struct {
@@ -144,6 +152,10 @@ type State struct {
 	Approved       bool             `json:"approved,omitempty"`
 	Paused         bool             `json:"paused,omitempty"`
 	PauseReason    string           `json:"pause_reason,omitempty"`
+	// SplitOffSince is when the split check last found green's share off its weight in this
+	// step (zero while it is in range), and SplitNote says how.
+	SplitOffSince time.Time `json:"split_off_since,omitzero"`
+	SplitNote     string    `json:"split_note,omitempty"`
 	// Reason is why the deployment is where it is: the last transition with its evidence.
 	Reason string `json:"reason"`
 	// Evidence is the last analysis outcome, for `why`.

@@ -20,6 +20,7 @@ func planFor(a *spec.App, blue, green string) deploy.Plan {
 		// Sticky cohorts make requests from one client land together, so the split is judged
 		// loosely and only over a fair number of requests.
 		SplitTolerance: 10, SplitMinRequests: 500,
+		SplitDeadline: a.SplitCheck.Deadline.Duration(), SplitWait: a.SplitCheck.Policy == spec.SplitWait,
 	}
 	if a.KeepWarm != nil {
 		p.KeepWarm = a.KeepWarm.Duration()

@@ -211,5 +211,5 @@ func (t *traffic) Split(app string, since time.Time) deploy.Split {
 		return deploy.Split{}
 	}
 	g, b := sig.Green.Total.Total(), sig.Blue.Total.Total()
-	return deploy.Split{Green: g, Total: g + b}
+	return deploy.Split{Green: g, Total: g + b, Sticky: sig.Sticky}
 }

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"sort"
 	"strings"
+	"sync/atomic"
 )
 
 // snapshot is a compiled, immutable Table. Requests read it through one atomic pointer load;
@@ -44,6 +45,8 @@ type appRoute struct {
 	override    Override
 	bucketName  string // sticky cohort cookie
 	limits      Limits
+	cohort      cohortSeq // buckets for new clients; its counter outlives the snapshot
+	seen        *seen     // buckets of returning clients at this weight
 }
 
 // pool is the backends of one version; role is "blue" or "green".
@@ -76,8 +79,9 @@ func compile(t Table, next, prev map[string]*backend) (*snapshot, error) {
 		ar := &appRoute{
 			name: a.Name, weight: a.GreenWeight, override: override, limits: limits,
 			bucketName: "cutover-bucket-" + a.Name,
-			blue:       pool{role: "blue", version: a.Blue.Version, backends: backends(a.Name, a.Blue, next, prev)},
-			green:      pool{role: "green", version: a.Green.Version, backends: backends(a.Name, a.Green, next, prev)},
+			cohort:     cohortSeq{n: new(atomic.Uint64)}, seen: new(seen),
+			blue:  pool{role: "blue", version: a.Blue.Version, backends: backends(a.Name, a.Blue, next, prev)},
+			green: pool{role: "green", version: a.Green.Version, backends: backends(a.Name, a.Green, next, prev)},
 		}
 		s.apps[a.Name] = ar
 		if a.TestListener != "" {

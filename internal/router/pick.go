@@ -94,8 +94,10 @@ func (a *appRoute) choose(r *http.Request, test bool) choice {
 	}
 	bucket, ok := cookieBucket(r, a.bucketName)
 	set := -1
-	if !ok {
-		bucket = rand.IntN(WeightScale)
+	if ok {
+		a.seen.mark(bucket)
+	} else {
+		bucket = a.cohort.next(a.weight)
 		set = bucket
 	}
 	if bucket < a.weight {

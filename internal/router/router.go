@@ -47,6 +47,14 @@ type Options struct {
 	SampleInterval time.Duration
 	// Now is the clock for signal windows; default time.Now.
 	Now func() time.Time
+	// CohortFile, if set, is where the apps' new-client counters live, mapped shared, so that
+	// every router process of one data dir continues one cohort sequence; without it they
+	// live in this process's memory.
+	CohortFile string
+	// CohortOffset starts this router's cohort sequence elsewhere (see cohort.go): a router
+	// that does not share the counter of the others serving an app (one on another host)
+	// takes its own offset, so the routers do not all hand out the same buckets first.
+	CohortOffset uint64
 	// Listen opens a listener's socket; default net.Listen. A process that inherits its
 	// sockets from the one it replaces (cutover router's self-upgrade) hands them in here.
 	Listen func(network, addr string) (net.Listener, error)
@@ -90,7 +98,9 @@ type Router struct {
 	live      map[string]*backend
 	listeners map[string]*listener
 	closed    bool
-	applied   bool // a table has been applied since New
+	applied   bool                      // a table has been applied since New
+	cohorts   map[string]*atomic.Uint64 // each app's new-client counter (see cohort.go)
+	cfile     *cohortFile               // where they live when Options.CohortFile is set
 
 	dmu      sync.Mutex
 	draining map[*backend]struct{}
@@ -105,10 +115,18 @@ func New(opts Options) *Router {
 	opts.fill()
 	r := &Router{
 		opts: opts, log: opts.Logger,
-		live: map[string]*backend{}, listeners: map[string]*listener{},
+		live: map[string]*backend{}, listeners: map[string]*listener{}, cohorts: map[string]*atomic.Uint64{},
 		draining: map[*backend]struct{}{}, stop: make(chan struct{}),
 	}
 	r.snap.Store(&snapshot{listeners: map[string]*listenerRoutes{}, apps: map[string]*appRoute{}, byID: map[string]*backend{}})
+	if opts.CohortFile != "" {
+		cf, err := openCohortFile(opts.CohortFile)
+		if err != nil {
+			r.log.Warn("cohort counters kept in memory only", "err", err)
+		} else {
+			r.cfile = cf
+		}
+	}
 	r.checker = health.NewChecker(healthBridge{r})
 	r.wg.Add(1)
 	go r.sample()
@@ -135,6 +153,7 @@ func (r *Router) Apply(t Table) error {
 	if err != nil {
 		return err
 	}
+	r.keepCohorts(next)
 	started, err := r.openListeners(t)
 	if err != nil {
 		return err
@@ -167,6 +186,27 @@ func (r *Router) Apply(t Table) error {
 	r.applied = true
 	r.checker.Set(targets)
 	return nil
+}
+
+// keepCohorts gives each app of next its lasting new-client counter and the router's
+// cohort offset, and keeps the record of returning clients while the app's weight and
+// green version stay as they were. Called with r.mu held.
+func (r *Router) keepCohorts(next *snapshot) {
+	prev := r.snap.Load()
+	for name, a := range next.apps {
+		c := r.cohorts[name]
+		if c == nil && r.cfile != nil {
+			c = r.cfile.counter(name)
+		}
+		if c == nil {
+			c = new(atomic.Uint64)
+		}
+		r.cohorts[name] = c
+		a.cohort = cohortSeq{n: c, offset: r.opts.CohortOffset}
+		if p := prev.apps[name]; p != nil && p.weight == a.weight && p.green.version == a.green.version {
+			a.seen = p.seen
+		}
+	}
 }
 
 // Table returns the table being served.
@@ -295,6 +335,9 @@ func (r *Router) Close(ctx context.Context) error {
 		b.forceClose()
 	}
 	r.wg.Wait()
+	if r.cfile != nil {
+		r.cfile.close()
+	}
 	return err
 }
 

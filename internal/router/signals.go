@@ -21,6 +21,10 @@ type AppSignals struct {
 	Window      time.Duration  `json:"window"`
 	Blue        VersionSignals `json:"blue"`
 	Green       VersionSignals `json:"green"`
+	// Sticky lists the cohort buckets (0-9999) of clients that came back with their cohort
+	// cookie since the weight was last set, in order: a client is green's when its bucket is
+	// below GreenWeight. Clients that share a bucket count once.
+	Sticky []int `json:"sticky,omitempty"`
 }
 
 // Signals returns the app's per-version traffic over the last window (as far back as samples
@@ -33,8 +37,9 @@ func (r *Router) Signals(app string, window time.Duration) (AppSignals, bool) {
 	now := r.opts.Now()
 	return AppSignals{
 		App: app, GreenWeight: a.weight, Window: window,
-		Blue:  poolSignals(&a.blue, now, window),
-		Green: poolSignals(&a.green, now, window),
+		Blue:   poolSignals(&a.blue, now, window),
+		Green:  poolSignals(&a.green, now, window),
+		Sticky: a.seen.buckets(),
 	}, true
 }
 

@@ -19,6 +19,9 @@ import (
 	"github.com/cutover/cutover/internal/router"
 )
 
+// CohortFile is the name, in the data dir, of the apps' shared cohort counters.
+const CohortFile = "router-cohorts"
+
 // Options configure the router process.
 type Options struct {
 	DataDir string
@@ -80,6 +83,7 @@ func Run(ctx context.Context, o Options) error {
 	defer p.lock.Close()
 	p.r = router.New(router.Options{
 		Logger: o.Logger, StatePath: filepath.Join(o.DataDir, TableFile),
+		CohortFile:   filepath.Join(o.DataDir, CohortFile),
 		DrainTimeout: o.DrainTimeout, SampleInterval: 250 * time.Millisecond,
 		Listen: func(network, addr string) (net.Listener, error) {
 			if ln, ok, err := in.Listener(network + ":" + addr); ok {

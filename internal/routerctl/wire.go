@@ -30,20 +30,21 @@ type signalsWire struct {
 	Window      time.Duration `json:"window"`
 	Blue        versionWire   `json:"blue"`
 	Green       versionWire   `json:"green"`
+	Sticky      []int         `json:"sticky,omitempty"`
 }
 
 func toWire(s router.AppSignals) signalsWire {
 	v := func(x router.VersionSignals) versionWire {
 		return versionWire{Role: x.Role, Version: x.Version, Total: x.Total, ByID: x.ByID}
 	}
-	return signalsWire{App: s.App, GreenWeight: s.GreenWeight, Window: s.Window, Blue: v(s.Blue), Green: v(s.Green)}
+	return signalsWire{App: s.App, GreenWeight: s.GreenWeight, Window: s.Window, Blue: v(s.Blue), Green: v(s.Green), Sticky: s.Sticky}
 }
 
 func fromWire(w signalsWire) router.AppSignals {
 	v := func(x versionWire) router.VersionSignals {
 		return router.VersionSignals{Role: x.Role, Version: x.Version, Total: x.Total, ByID: x.ByID}
 	}
-	return router.AppSignals{App: w.App, GreenWeight: w.GreenWeight, Window: w.Window, Blue: v(w.Blue), Green: v(w.Green)}
+	return router.AppSignals{App: w.App, GreenWeight: w.GreenWeight, Window: w.Window, Blue: v(w.Blue), Green: v(w.Green), Sticky: w.Sticky}
 }
 
 type waitRequest struct {

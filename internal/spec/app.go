@@ -65,6 +65,16 @@ type App struct {
 	// Example: {checks: [{name: errors, error_rate: {max: 1}}]}
 	Analysis *Analysis `yaml:"analysis,omitempty"`
 
+	// What happens when green's observed share of production traffic over a step stays far
+	// from its weight with enough requests to tell (green got none of the sticky clients,
+	// say): the deployment says so in its events and in `cutover why`, the step does not
+	// advance, and then, by policy, it fails the step after the deadline (rolling back) or
+	// keeps waiting, up to deadlines.deployment.
+	//
+	// Default: {policy: fail, deadline: 5m}
+	// Example: {policy: wait}
+	SplitCheck SplitCheck `yaml:"split_check"`
+
 	// Limits on how long a deployment and its waits may take.
 	//
 	// Default: see the fields.
@@ -134,6 +144,28 @@ type Deadlines struct {
 	Hook Duration `yaml:"hook,omitempty" spec:"nonzero"`
 }
 
+// SplitCheck says what a step does when its traffic split stays off its weight.
+type SplitCheck struct {
+	// fail: the step fails once green's share has been off for the deadline; wait: it keeps
+	// waiting for the share to right itself (the deployment's deadline still ends it).
+	//
+	// Default: fail
+	// Example: wait
+	Policy string `yaml:"policy,omitempty"`
+
+	// How long green's share may stay off before the step fails (policy fail).
+	//
+	// Default: 5m
+	// Example: 2m
+	Deadline Duration `yaml:"deadline,omitempty" spec:"nonzero"`
+}
+
+// Split check policies.
+const (
+	SplitFail = "fail"
+	SplitWait = "wait"
+)
+
 // Defaults of the top-level fields.
 const (
 	defaultKeepWarm     = Duration(5 * time.Minute)
@@ -172,6 +204,8 @@ func (a *App) Default() {
 		a.KeepWarm = &k
 	}
 	fill(&a.DrainTimeout, defaultDrainTimeout)
+	fill(&a.SplitCheck.Policy, SplitFail)
+	fill(&a.SplitCheck.Deadline, Duration(5*time.Minute))
 }
 
 // Validate reports every problem in a defaulted App (call Default first; Parse does both)
@@ -200,6 +234,10 @@ func (a *App) Validate() error {
 		c.add("keep_warm", "must not be negative, got %s", *a.KeepWarm)
 	}
 	c.positive("drain_timeout", a.DrainTimeout)
+	if p := a.SplitCheck.Policy; p != SplitFail && p != SplitWait {
+		c.add("split_check.policy", "%q is not a policy: use %q or %q", clip(p), SplitFail, SplitWait)
+	}
+	c.positive("split_check.deadline", a.SplitCheck.Deadline)
 	return c.err()
 }
 
