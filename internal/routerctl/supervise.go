@@ -35,6 +35,7 @@ type Supervisor struct {
 
 	mu   sync.Mutex
 	held map[string]*os.File // by handoff name, "tcp:ADDR"
+	tls  map[string]bool     // whether each listener of the last table pushed serves TLS
 }
 
 // Supervise returns the supervisor of the router serving dataDir, starting one if none
@@ -54,14 +55,20 @@ func Supervise(ctx context.Context, dataDir, exe string, log *slog.Logger) (s *S
 	return s, st, started, nil
 }
 
-// Apply pushes the table, first dropping the sockets it no longer declares (so that the
-// router can free or rebind their ports), then takes the router's sockets again.
+// Apply pushes the table, first dropping the sockets it no longer declares or switches
+// between plain and TLS (the router frees or rebinds their ports), then takes the router's
+// sockets again.
 func (s *Supervisor) Apply(t router.Table) error {
+	prev := s.lastTLS()
 	keep := map[string]bool{}
+	tls := map[string]bool{}
 	for _, l := range t.Listeners {
-		keep["tcp:"+l.Addr] = true
+		tls[l.Addr] = l.CertFile != ""
+		was, known := prev[l.Addr]
+		keep["tcp:"+l.Addr] = !known || was == tls[l.Addr]
 	}
 	s.mu.Lock()
+	s.tls = tls
 	for n, f := range s.held {
 		if !keep[n] {
 			_ = f.Close()
@@ -74,6 +81,24 @@ func (s *Supervisor) Apply(t router.Table) error {
 		s.log.Warn("could not take the router's listening sockets", "err", rerr)
 	}
 	return err
+}
+
+// lastTLS is the TLS state of the listeners of the table last pushed, or of the table the
+// router serves before the first push.
+func (s *Supervisor) lastTLS() map[string]bool {
+	s.mu.Lock()
+	prev := s.tls
+	s.mu.Unlock()
+	if prev != nil {
+		return prev
+	}
+	prev = map[string]bool{}
+	if t, err := s.Client.Table(); err == nil {
+		for _, l := range t.Listeners {
+			prev[l.Addr] = l.CertFile != ""
+		}
+	}
+	return prev
 }
 
 // Held lists the addresses whose sockets the supervisor holds.
