@@ -107,8 +107,22 @@ func TestKilledRouterRefusesNoConnection(t *testing.T) {
 	load := startKillLoad("http://"+r.listen+"/", 4, 4)
 	load.waitOK(t, 200)
 	pids := []int{r.pid()}
-	for i := range 5 {
+	for i := range 6 {
+		if i == 3 { // an upgraded router hands over the fd-passing socket; the server holds the new one's
+			uctx, ucancel := context.WithTimeout(context.Background(), 40*time.Second)
+			pid, err := r.c.Upgrade(uctx)
+			ucancel()
+			if err != nil {
+				t.Fatalf("upgrade: %v", err)
+			}
+			waitGone(t, pids[len(pids)-1])
+			pids = append(pids, pid)
+			load.waitOK(t, 200)
+		}
 		old := pids[len(pids)-1]
+		if i == 3 {
+			continue
+		}
 		if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
@@ -126,9 +140,9 @@ func TestKilledRouterRefusesNoConnection(t *testing.T) {
 		load.waitOK(t, 200)
 	}
 	load.end()
-	t.Logf("5 kills (pids %v): %d ok, %d refused, %d other failures %v", pids, load.ok.Load(), load.refused.Load(), load.failed.Load(), load.errs)
+	t.Logf("5 kills and an upgrade (pids %v): %d ok, %d refused, %d other failures %v", pids, load.ok.Load(), load.refused.Load(), load.failed.Load(), load.errs)
 	if n := load.refused.Load(); n != 0 {
-		t.Errorf("%d connections refused across 5 kills of the router; want 0", n)
+		t.Errorf("%d connections refused across 5 kills and an upgrade of the router; want 0", n)
 	}
 	got, err := r.c.Table()
 	if err != nil || len(got.Listeners) != 1 || got.Listeners[0].Addr != r.listen || len(got.Apps) != 1 || got.Apps[0].GreenWeight != 10000 {
