@@ -18,9 +18,6 @@ import (
 	"github.com/cutover/cutover/internal/signals"
 )
 
-// watchInterval is how often the server checks that its router process answers.
-const watchInterval = time.Second
-
 // dataPlane is the router the engine drives: the router process (the default) or, without
 // a RouterExe, a router inside this process.
 type dataPlane struct {
@@ -37,7 +34,7 @@ func startDataPlane(ctx context.Context, cfg Config, log *slog.Logger) (*dataPla
 	if cfg.RouterExe == "" {
 		return embeddedRouter(cfg, log)
 	}
-	c, st, started, err := routerctl.Ensure(ctx, cfg.DataDir, cfg.RouterExe, nil, log)
+	c, st, started, err := routerctl.Supervise(ctx, cfg.DataDir, cfg.RouterExe, log)
 	if err != nil {
 		return nil, err
 	}
@@ -46,46 +43,14 @@ func startDataPlane(ctx context.Context, cfg Config, log *slog.Logger) (*dataPla
 	}
 	served, err := c.Table()
 	if err != nil {
+		c.Close()
 		return nil, fmt.Errorf("read the table the router serves: %w", err)
 	}
-	dp := &dataPlane{router: c, signals: c, served: served, gather: c, close: func() {}}
-	dp.watch = func(ctx context.Context, resync func() error) { watchRouter(ctx, cfg, c, resync, log) }
+	// c holds duplicates of the router's listening sockets; watch restarts a router that
+	// died with them, so the kernel queues connections meanwhile (routerctl.Supervisor).
+	dp := &dataPlane{router: c, signals: c, served: served, gather: c, close: c.Close}
+	dp.watch = c.Run
 	return dp, nil
-}
-
-// watchRouter restarts the router process when it stops answering (it comes back with its
-// saved table) and then pushes the engine's table, until ctx ends.
-func watchRouter(ctx context.Context, cfg Config, c *routerctl.Client, resync func() error, log *slog.Logger) {
-	t := time.NewTicker(watchInterval)
-	defer t.Stop()
-	last := 0
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		st, err := c.Ping(pctx)
-		cancel()
-		if err != nil && ctx.Err() == nil {
-			log.Warn("router process not answering; starting it again", "err", err)
-			if _, st, _, err = routerctl.Ensure(ctx, cfg.DataDir, cfg.RouterExe, nil, log); err != nil {
-				log.Error("router process could not be started; will retry", "err", err)
-				continue
-			}
-		}
-		if err == nil && st.PID != last {
-			if last != 0 { // restarted or upgraded: make sure it serves the engine's table
-				if err := resync(); err != nil {
-					log.Error("could not push the table to the router; will retry", "err", err)
-					continue
-				}
-				log.Info("router process changed; table pushed", "pid", st.PID, "was", last)
-			}
-			last = st.PID
-		}
-	}
 }
 
 func embeddedRouter(cfg Config, log *slog.Logger) (*dataPlane, error) {

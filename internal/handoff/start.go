@@ -17,29 +17,15 @@ import (
 // killed and an error returned: the caller keeps serving. On success the caller should stop
 // accepting, drain and exit; the child does not depend on it.
 func Start(ctx context.Context, exe string, args []string, files map[string]*os.File, stdout, stderr io.Writer) (pid int, err error) {
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	env, err := encodeNames(names)
+	cmd := exec.Command(exe, args...)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	pr, err := Prepare(cmd, files)
 	if err != nil {
 		return 0, err
 	}
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		return 0, fmt.Errorf("handoff: ready pipe: %w", err)
-	}
 	defer pr.Close()
-	cmd := exec.Command(exe, args...)
-	cmd.Env = append(os.Environ(), envNames+"="+env)
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	for _, n := range names {
-		cmd.ExtraFiles = append(cmd.ExtraFiles, files[n])
-	}
-	cmd.ExtraFiles = append(cmd.ExtraFiles, pw)
 	err = cmd.Start()
-	pw.Close() // the child holds its own copy
+	Started(cmd)
 	if err != nil {
 		return 0, fmt.Errorf("handoff: start %s: %w", exe, err)
 	}
@@ -77,6 +63,42 @@ func Start(ctx context.Context, exe string, args []string, files map[string]*os.
 	case <-time.After(5 * time.Second):
 	}
 	return 0, fmt.Errorf("handoff: new process %s %s: %w; the old one keeps serving", exe, strings.Join(args, " "), err)
+}
+
+// Prepare sets cmd up to hand it files by name (as its fds 3, ...) and a ready pipe; it
+// returns the pipe's read end, on which the child writes once it serves. Call Started after
+// cmd.Start.
+func Prepare(cmd *exec.Cmd, files map[string]*os.File) (ready *os.File, err error) {
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	env, err := encodeNames(names)
+	if err != nil {
+		return nil, err
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("handoff: ready pipe: %w", err)
+	}
+	if cmd.Env == nil {
+		cmd.Env = os.Environ()
+	}
+	cmd.Env = append(cmd.Env, envNames+"="+env)
+	for _, n := range names {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, files[n])
+	}
+	cmd.ExtraFiles = append(cmd.ExtraFiles, pw)
+	return pr, nil
+}
+
+// Started closes this process's copy of the ready pipe's write end, so that the read end
+// sees the child's end.
+func Started(cmd *exec.Cmd) {
+	if n := len(cmd.ExtraFiles); n > 0 {
+		_ = cmd.ExtraFiles[n-1].Close()
+	}
 }
 
 // Executable is the path to run for an upgrade: this binary's path even when the file was

@@ -8,6 +8,9 @@
 // listeners, saves every applied table to DIR/router-table.json and serves it again when it
 // starts, so traffic keeps its last split while the server is down. It replaces itself with
 // a new binary without refusing a connection (SIGUSR2 or POST /v1/upgrade; package handoff).
+// The server's Supervisor holds duplicates of the router's listening sockets (passed over
+// DIR/router-fds.sock) and hands them to the router it restarts when one dies, so a killed
+// router refuses no connection either.
 //
 // The protocol is HTTP/1.1 with JSON bodies over the unix socket, which is created 0600 in
 // the server's 0700 data directory: whoever can open it owns the machine's traffic.

@@ -58,6 +58,7 @@ type proc struct {
 	r       *router.Router
 	lock    *os.File
 	ctl     *net.UnixListener
+	fds     *fdServer
 	started time.Time
 
 	upMu     sync.RWMutex  // held by an upgrade; table pushes take it shared
@@ -100,6 +101,11 @@ func Run(ctx context.Context, o Options) error {
 		_ = p.r.Close(context.Background())
 		return err
 	}
+	if p.fds, err = startFDServer(o.DataDir, p.r, in, o.Logger); err != nil {
+		_ = p.ctl.Close()
+		_ = p.r.Close(context.Background())
+		return err
+	}
 	srv := &http.Server{Handler: newHandler(&control{r: p.r, status: p.status, upgrade: p.upgrade, gate: p.gate}),
 		ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 2 * time.Minute}
 	go func() { _ = srv.Serve(p.ctl) }()
@@ -127,9 +133,11 @@ func (p *proc) serve(ctx context.Context, srv *http.Server) error {
 		case <-p.upgraded:
 			p.log.Info("a new router process took over; draining this one's connections", "timeout", p.o.DrainTimeout)
 			p.ctl.SetUnlinkOnClose(false) // the socket file is the new process's now
+			p.fds.close(false)            // the server reconnects, to the new process
 			done = true
 		case <-ctx.Done():
 			p.log.Info("stopping: draining connections", "timeout", p.o.DrainTimeout)
+			p.fds.close(true)
 			done = true
 		}
 	}

@@ -5,12 +5,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/cutover/cutover/internal/handoff"
 )
 
 // startTimeout bounds how long a router process may take to answer after it is started.
@@ -20,6 +23,12 @@ const startTimeout = 15 * time.Second
 // `exe router --data-dir dataDir args...`, in its own session so that it outlives the
 // caller, with its output appended to dataDir/router.log. started says whether it did.
 func Ensure(ctx context.Context, dataDir, exe string, args []string, log *slog.Logger) (c *Client, st Status, started bool, err error) {
+	return ensure(ctx, dataDir, exe, args, nil, log)
+}
+
+// ensure is Ensure handing a new process the listening sockets held (by handoff name), as
+// an upgrade does: it serves them, with the connections the kernel queued meanwhile.
+func ensure(ctx context.Context, dataDir, exe string, args []string, held map[string]*os.File, log *slog.Logger) (c *Client, st Status, started bool, err error) {
 	c = NewClient(SocketPath(dataDir), log)
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	st, err = c.Ping(pctx)
@@ -36,8 +45,20 @@ func Ensure(ctx context.Context, dataDir, exe string, args []string, log *slog.L
 	cmd := exec.Command(exe, append([]string{"router", "--data-dir", dataDir}, args...)...)
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
+	var ready *os.File
+	if len(held) > 0 {
+		if ready, err = handoff.Prepare(cmd, held); err != nil {
+			return nil, st, false, err
+		}
+		defer ready.Close()
+	}
+	err = cmd.Start()
+	handoff.Started(cmd)
+	if err != nil {
 		return nil, st, false, fmt.Errorf("start the router process %s: %w", exe, err)
+	}
+	if ready != nil { // it says ready once it serves; its Ready would fail on a closed pipe
+		go func() { _, _ = io.Copy(io.Discard, ready) }()
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }() // reaps it if it dies while we run

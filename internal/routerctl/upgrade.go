@@ -48,6 +48,11 @@ func (p *proc) upgrade(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	named["unix:"+SocketPath(p.o.DataDir)] = ctl
+	fds, err := handoff.DupFile(p.fds.ln, "fd-passing socket")
+	if err != nil {
+		return 0, err
+	}
+	named["unixpacket:"+FDSocketPath(p.o.DataDir)] = fds
 	named["lock"] = p.lock
 	p.log.Info("upgrading: starting a new router process with this one's sockets", "exe", exe, "sockets", len(files)+1)
 	pid, err := handoff.Start(ctx, exe, p.o.Args, named, os.Stdout, os.Stderr)

@@ -179,9 +179,10 @@ func alivePIDs(pids []int) []int {
 	return out
 }
 
-// TestKilledRouterIsRestartedByTheServer kills the router process with SIGKILL. Requests in
-// the gap fail (nothing holds the listeners), but the server starts a new router within a
-// couple of seconds, which serves the saved table, and deployments go on.
+// TestKilledRouterIsRestartedByTheServer kills the router process with SIGKILL. Requests the
+// dead process was serving may fail (new connections are queued on the sockets the server
+// holds: routerctl's TestKilledRouterRefusesNoConnection), the server starts a new router
+// within a couple of seconds, which serves the saved table, and deployments go on.
 func TestKilledRouterIsRestartedByTheServer(t *testing.T) {
 	cl := newCluster(t)
 	cl.applySlow()
