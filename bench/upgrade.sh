@@ -85,7 +85,8 @@ done
 wait "$wrk_pid"
 requests=$(awk '/requests in/ {print $1}' "$work/wrk.txt")
 non2xx=$(awk '/Non-2xx or 3xx responses/ {print $NF}' "$work/wrk.txt")
-sockerr=$(awk -F'[ ,]+' '/Socket errors/ {print $4+$6+$8+$10}' "$work/wrk.txt")
+# "  Socket errors: connect 0, read 12, write 0, timeout 0" (absent when there were none); the leading blanks make $1 empty
+sockerr=$(awk -F'[ ,]+' '/Socket errors/ {print $5+$7+$9+$11}' "$work/wrk.txt")
 echo "command: UPGRADES=$UPGRADES INTERVAL=$INTERVAL CONNS=$CONNS bench/upgrade.sh"
 echo "upgrades: $UPGRADES; router pids: ${pids[*]}"
 echo "wrk: ${requests:-?} requests, ${non2xx:-0} non-2xx/3xx, ${sockerr:-0} socket errors"
