@@ -138,6 +138,12 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if role == "" {
+		// Refused on the head alone: the body is never read, and the connection is closed
+		// after the answer, so a client without credentials cannot hold it by trickling a
+		// body net/http would otherwise drain (up to 256 KiB, at the client's pace) when the
+		// handler returns: the read deadline set to now ends that drain at once.
+		w.Header().Set("Connection", "close")
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now())
 		w.Header().Set("WWW-Authenticate", `Bearer realm="cutover"`)
 		s.writeError(w, r, &api.Error{Status: http.StatusUnauthorized, Code: api.CodeUnauthorized,
 			Message: "missing or wrong token: pass the token from the server's token file as Authorization: Bearer <token>"})

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/cutover/cutover/internal/api"
 	"gopkg.in/yaml.v3"
@@ -40,7 +41,11 @@ type Config struct {
 	// else the local socket (unix:///var/run/docker.sock). It is contacted only when an
 	// app uses it.
 	DockerHost string
-	Logger     *slog.Logger
+	// HeaderTimeout bounds how long a TCP client may take to send a request's head, and
+	// BodyTimeout its body (from the end of the head); a client slower than either is
+	// disconnected. Defaults DefaultHeaderTimeout and DefaultBodyTimeout.
+	HeaderTimeout, BodyTimeout time.Duration
+	Logger                     *slog.Logger
 }
 
 // DefaultDataDir is api.DefaultDataDir: the CLI and the server agree on it.

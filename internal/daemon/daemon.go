@@ -117,6 +117,12 @@ func (c Config) filled() Config {
 	if c.Socket == "" {
 		c.Socket = DefaultSocket(c.DataDir)
 	}
+	if c.HeaderTimeout <= 0 {
+		c.HeaderTimeout = DefaultHeaderTimeout
+	}
+	if c.BodyTimeout <= 0 {
+		c.BodyTimeout = DefaultBodyTimeout
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}

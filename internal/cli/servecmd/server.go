@@ -58,6 +58,11 @@ next start resumes them), and the server exits 0. The router and the instances k
 and serving, to be re-adopted by the next start (stop the router with SIGTERM to its PID; an
 embedded router drains for up to 30s).
 
+Hostile clients on the TCP listener: credentials are checked on the request's head, before
+any body is read; a request without valid ones is answered 401 and its connection closed.
+A client must send a head within --header-timeout (5s) and a body within --body-timeout
+(30s) after it, or is disconnected.
+
 --config FILE (YAML or JSON) may set data_dir, socket, listen and docker_host; flags and
 environment variables override it.`,
 		Args: cobra.NoArgs,
@@ -108,6 +113,8 @@ environment variables override it.`,
 	f.StringVar(&cfg.TLSKey, "tls-key", "", "the TLS certificate's private key (PEM)")
 	f.BoolVar(&cfg.InsecureNonLoopback, "insecure-non-loopback", false, "allow a --listen address that is not loopback (no TLS: the token travels in clear)")
 	f.StringVar(&cfg.DockerHost, "docker-host", "", "the Docker engine for apps with run.docker (default: DOCKER_HOST, else unix:///var/run/docker.sock)")
+	f.DurationVar(&cfg.HeaderTimeout, "header-timeout", daemon.DefaultHeaderTimeout, "a TCP client must send a request's head within this, or is disconnected")
+	f.DurationVar(&cfg.BodyTimeout, "body-timeout", daemon.DefaultBodyTimeout, "a TCP client must send a request's body within this after its head, or is disconnected (event streams are not affected)")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log debug detail")
 	f.BoolVar(&embedded, "embedded-router", false, "run the router inside the server (traffic then stops with it) instead of as its own process")
 	return cmd
