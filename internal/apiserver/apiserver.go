@@ -18,6 +18,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -74,6 +75,15 @@ type Options struct {
 	// Sessions, if set, lets a request without an Authorization header in by its dashboard
 	// session cookie (package web), with the session's role; see sessionRole for the CSRF rule.
 	Sessions Sessions
+	// Failures, if set, delays and counts wrong bearer tokens (see package authfail); past
+	// its limit an address is answered 429.
+	Failures Failures
+}
+
+// Failures is what the API needs of a failed-authentication limiter; *authfail.Limiter
+// satisfies it.
+type Failures interface {
+	Failed(ctx context.Context, remote, what string) (limited bool, retryAfter time.Duration)
 }
 
 // server holds the dependencies every handler reads; it is immutable after New.
@@ -86,6 +96,7 @@ type server struct {
 	log      *slog.Logger
 	metrics  http.Handler
 	sessions Sessions
+	failures Failures
 	mux      *http.ServeMux
 	routes   []route
 	ping     time.Duration // between keep-alive comments on event streams
@@ -99,7 +110,7 @@ func New(opts Options) http.Handler {
 
 func newServer(opts Options) *server {
 	s := &server{eng: opts.Engine, signals: opts.Router, token: []byte(opts.Token), readOnly: []byte(opts.ReadOnlyToken), log: opts.Logger,
-		metrics: opts.Metrics, sessions: opts.Sessions, mux: http.NewServeMux(), ping: 15 * time.Second,
+		metrics: opts.Metrics, sessions: opts.Sessions, failures: opts.Failures, mux: http.NewServeMux(), ping: 15 * time.Second,
 		recheck: time.Second}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -143,8 +154,17 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// body net/http would otherwise drain (up to 256 KiB, at the client's pace) when the
 		// handler returns: the read deadline set to now ends that drain at once.
 		w.Header().Set("Connection", "close")
-		_ = http.NewResponseController(w).SetReadDeadline(time.Now())
 		w.Header().Set("WWW-Authenticate", `Bearer realm="cutover"`)
+		// After the failure's delay: a pending read deadline ends the request's context.
+		defer func() { _ = http.NewResponseController(w).SetReadDeadline(time.Now()) }()
+		if s.failures != nil && r.Header.Get("Authorization") != "" {
+			if limited, retry := s.failures.Failed(r.Context(), r.RemoteAddr, "bearer token"); limited {
+				w.Header().Set("Retry-After", strconv.Itoa(int(retry.Seconds())))
+				s.writeError(w, r, &api.Error{Status: http.StatusTooManyRequests, Code: api.CodeUnauthorized,
+					Message: "too many wrong tokens from this address: wait " + retry.String() + " and pass the token from the server's token file"})
+				return
+			}
+		}
 		s.writeError(w, r, &api.Error{Status: http.StatusUnauthorized, Code: api.CodeUnauthorized,
 			Message: "missing or wrong token: pass the token from the server's token file as Authorization: Bearer <token>"})
 		return

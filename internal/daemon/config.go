@@ -45,7 +45,12 @@ type Config struct {
 	// BodyTimeout its body (from the end of the head); a client slower than either is
 	// disconnected. Defaults DefaultHeaderTimeout and DefaultBodyTimeout.
 	HeaderTimeout, BodyTimeout time.Duration
-	Logger                     *slog.Logger
+	// AuthFailDelay is how long a wrong token (API or dashboard login) waits before its
+	// answer, and AuthFailLimit how many in a burst from one address are answered 401
+	// before the rest get 429; defaults authfail.DefaultDelay and authfail.DefaultLimit.
+	AuthFailDelay time.Duration
+	AuthFailLimit int
+	Logger        *slog.Logger
 }
 
 // DefaultDataDir is api.DefaultDataDir: the CLI and the server agree on it.

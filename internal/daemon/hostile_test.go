@@ -27,6 +27,23 @@ func closedWithin(t *testing.T, c net.Conn, d time.Duration) string {
 	return string(b)
 }
 
+// startTCP is start, then waits until the TCP listener accepts (the socket answers first).
+func startTCP(t *testing.T, cfg Config) {
+	t.Helper()
+	start(t, cfg)
+	for i := 0; ; i++ {
+		c, err := net.Dial("tcp", cfg.Listen)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if i == 200 {
+			t.Fatalf("TCP listener %s: %v", cfg.Listen, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // trickle sends the head of a POST /api/v1/validate announcing 200000 bytes, then 10 bytes
 // every 50ms in the background until the connection fails.
 func trickle(t *testing.T, addr, auth string) net.Conn {
@@ -56,7 +73,7 @@ func trickle(t *testing.T, addr, auth string) net.Conn {
 // (net/http would otherwise drain up to 256 KiB of it for keep-alive, at the client's pace).
 func TestUnauthenticatedTrickleIsRefusedOnTheHead(t *testing.T) {
 	listen := sampletest.FreeAddr(t)
-	start(t, Config{DataDir: t.TempDir(), Listen: listen})
+	startTCP(t, Config{DataDir: t.TempDir(), Listen: listen})
 	c := trickle(t, listen, "")
 	got := closedWithin(t, c, 3*time.Second)
 	if !strings.HasPrefix(got, "HTTP/1.1 401") {
@@ -68,7 +85,7 @@ func TestUnauthenticatedTrickleIsRefusedOnTheHead(t *testing.T) {
 // arrive within BodyTimeout.
 func TestAuthenticatedTrickleIsCutOffAtBodyTimeout(t *testing.T) {
 	dir, listen := t.TempDir(), sampletest.FreeAddr(t)
-	start(t, Config{DataDir: dir, Listen: listen, BodyTimeout: 300 * time.Millisecond})
+	startTCP(t, Config{DataDir: dir, Listen: listen, BodyTimeout: 300 * time.Millisecond})
 	c := trickle(t, listen, "Authorization: Bearer "+readToken(t, dir, TokenFile)+"\r\n")
 	closedWithin(t, c, 3*time.Second)
 }
@@ -77,7 +94,7 @@ func TestAuthenticatedTrickleIsCutOffAtBodyTimeout(t *testing.T) {
 // disconnected after HeaderTimeout.
 func TestSlowHeadIsCutOffAtHeaderTimeout(t *testing.T) {
 	listen := sampletest.FreeAddr(t)
-	start(t, Config{DataDir: t.TempDir(), Listen: listen, HeaderTimeout: 300 * time.Millisecond})
+	startTCP(t, Config{DataDir: t.TempDir(), Listen: listen, HeaderTimeout: 300 * time.Millisecond})
 	c, err := net.Dial("tcp", listen)
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +110,7 @@ func TestSlowHeadIsCutOffAtHeaderTimeout(t *testing.T) {
 // connection outlives BodyTimeout (the deadline is per body, not per connection).
 func TestBodyTimeoutLeavesEventStreamsAlone(t *testing.T) {
 	dir, listen := t.TempDir(), sampletest.FreeAddr(t)
-	start(t, Config{DataDir: dir, Listen: listen, BodyTimeout: 200 * time.Millisecond})
+	startTCP(t, Config{DataDir: dir, Listen: listen, BodyTimeout: 200 * time.Millisecond})
 	tok := readToken(t, dir, TokenFile)
 	c, err := net.Dial("tcp", listen)
 	if err != nil {

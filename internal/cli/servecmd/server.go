@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cutover/cutover/internal/authfail"
 	"github.com/cutover/cutover/internal/daemon"
 	"github.com/cutover/cutover/internal/handoff"
 )
@@ -61,7 +62,9 @@ embedded router drains for up to 30s).
 Hostile clients on the TCP listener: credentials are checked on the request's head, before
 any body is read; a request without valid ones is answered 401 and its connection closed.
 A client must send a head within --header-timeout (5s) and a body within --body-timeout
-(30s) after it, or is disconnected.
+(30s) after it, or is disconnected. A wrong token waits --auth-fail-delay (1s) before its
+401; past --auth-fail-limit (10) wrong tokens from one address less than a minute apart it
+gets 429, and each such burst is logged once.
 
 --config FILE (YAML or JSON) may set data_dir, socket, listen and docker_host; flags and
 environment variables override it.`,
@@ -115,6 +118,8 @@ environment variables override it.`,
 	f.StringVar(&cfg.DockerHost, "docker-host", "", "the Docker engine for apps with run.docker (default: DOCKER_HOST, else unix:///var/run/docker.sock)")
 	f.DurationVar(&cfg.HeaderTimeout, "header-timeout", daemon.DefaultHeaderTimeout, "a TCP client must send a request's head within this, or is disconnected")
 	f.DurationVar(&cfg.BodyTimeout, "body-timeout", daemon.DefaultBodyTimeout, "a TCP client must send a request's body within this after its head, or is disconnected (event streams are not affected)")
+	f.DurationVar(&cfg.AuthFailDelay, "auth-fail-delay", authfail.DefaultDelay, "a wrong token (API or dashboard login) waits this long before its answer")
+	f.IntVar(&cfg.AuthFailLimit, "auth-fail-limit", authfail.DefaultLimit, "wrong tokens from one address, less than a minute apart, answered 401 before the rest get 429")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log debug detail")
 	f.BoolVar(&embedded, "embedded-router", false, "run the router inside the server (traffic then stops with it) instead of as its own process")
 	return cmd
