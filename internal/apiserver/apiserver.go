@@ -78,6 +78,9 @@ type Options struct {
 	// Failures, if set, delays and counts wrong bearer tokens (see package authfail); past
 	// its limit an address is answered 429.
 	Failures Failures
+	// MaxStreams bounds the event streams open at once per token or dashboard session
+	// (beyond: 429); default DefaultMaxStreams. The unix socket is not bounded.
+	MaxStreams int
 }
 
 // Failures is what the API needs of a failed-authentication limiter; *authfail.Limiter
@@ -97,6 +100,7 @@ type server struct {
 	metrics  http.Handler
 	sessions Sessions
 	failures Failures
+	streams  streams
 	mux      *http.ServeMux
 	routes   []route
 	ping     time.Duration // between keep-alive comments on event streams
@@ -112,6 +116,10 @@ func newServer(opts Options) *server {
 	s := &server{eng: opts.Engine, signals: opts.Router, token: []byte(opts.Token), readOnly: []byte(opts.ReadOnlyToken), log: opts.Logger,
 		metrics: opts.Metrics, sessions: opts.Sessions, failures: opts.Failures, mux: http.NewServeMux(), ping: 15 * time.Second,
 		recheck: time.Second}
+	s.streams = streams{max: opts.MaxStreams, open: map[string]int{}}
+	if s.streams.max <= 0 {
+		s.streams.max = DefaultMaxStreams
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -160,7 +168,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if s.failures != nil && r.Header.Get("Authorization") != "" {
 			if limited, retry := s.failures.Failed(r.Context(), r.RemoteAddr, "bearer token"); limited {
 				w.Header().Set("Retry-After", strconv.Itoa(int(retry.Seconds())))
-				s.writeError(w, r, &api.Error{Status: http.StatusTooManyRequests, Code: api.CodeUnauthorized,
+				s.writeError(w, r, &api.Error{Status: http.StatusTooManyRequests, Code: api.CodeTooManyRequests,
 					Message: "too many wrong tokens from this address: wait " + retry.String() + " and pass the token from the server's token file"})
 				return
 			}

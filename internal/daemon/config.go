@@ -50,7 +50,10 @@ type Config struct {
 	// before the rest get 429; defaults authfail.DefaultDelay and authfail.DefaultLimit.
 	AuthFailDelay time.Duration
 	AuthFailLimit int
-	Logger        *slog.Logger
+	// MaxStreamsPerToken bounds the event streams open at once per token or dashboard
+	// session (beyond: 429); default apiserver.DefaultMaxStreams.
+	MaxStreamsPerToken int
+	Logger             *slog.Logger
 }
 
 // DefaultDataDir is api.DefaultDataDir: the CLI and the server agree on it.

@@ -94,7 +94,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	fails := authfail.New(authfail.Options{Delay: cfg.AuthFailDelay, Limit: cfg.AuthFailLimit, Logger: log})
 	dash := web.New(web.Options{AdminToken: tok.admin, ViewerToken: tok.readOnly, Logger: log, Failures: fails})
 	handler := dash.Handler(apiserver.New(apiserver.Options{Engine: eng, Router: dp.signals, Token: tok.admin, ReadOnlyToken: tok.readOnly, Logger: log,
-		Metrics: promhttp.HandlerFor(prometheus.Gatherers{reg, dp.gather}, promhttp.HandlerOpts{}), Sessions: dash, Failures: fails}))
+		Metrics: promhttp.HandlerFor(prometheus.Gatherers{reg, dp.gather}, promhttp.HandlerOpts{}), Sessions: dash, Failures: fails, MaxStreams: cfg.MaxStreamsPerToken}))
 
 	srv, err := serve(cfg, handler, log)
 	if err != nil {

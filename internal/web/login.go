@@ -43,7 +43,7 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 			d.log.Warn("dashboard login refused: wrong token", "remote", r.RemoteAddr)
 		} else if limited, retry := d.failures.Failed(r.Context(), r.RemoteAddr, "dashboard login"); limited {
 			w.Header().Set("Retry-After", strconv.Itoa(int(retry.Seconds())))
-			writeError(w, http.StatusTooManyRequests, api.CodeUnauthorized,
+			writeError(w, http.StatusTooManyRequests, api.CodeTooManyRequests,
 				"too many wrong tokens from this address: wait "+retry.String()+" and paste the output of `cutover token`")
 			return
 		}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cutover/cutover/internal/apiserver"
 	"github.com/cutover/cutover/internal/authfail"
 	"github.com/cutover/cutover/internal/daemon"
 	"github.com/cutover/cutover/internal/handoff"
@@ -64,7 +65,8 @@ any body is read; a request without valid ones is answered 401 and its connectio
 A client must send a head within --header-timeout (5s) and a body within --body-timeout
 (30s) after it, or is disconnected. A wrong token waits --auth-fail-delay (1s) before its
 401; past --auth-fail-limit (10) wrong tokens from one address less than a minute apart it
-gets 429, and each such burst is logged once.
+gets 429, and each such burst is logged once. A token or dashboard session may hold
+--max-streams-per-token (32) event streams open at once; beyond it gets 429.
 
 --config FILE (YAML or JSON) may set data_dir, socket, listen and docker_host; flags and
 environment variables override it.`,
@@ -120,6 +122,7 @@ environment variables override it.`,
 	f.DurationVar(&cfg.BodyTimeout, "body-timeout", daemon.DefaultBodyTimeout, "a TCP client must send a request's body within this after its head, or is disconnected (event streams are not affected)")
 	f.DurationVar(&cfg.AuthFailDelay, "auth-fail-delay", authfail.DefaultDelay, "a wrong token (API or dashboard login) waits this long before its answer")
 	f.IntVar(&cfg.AuthFailLimit, "auth-fail-limit", authfail.DefaultLimit, "wrong tokens from one address, less than a minute apart, answered 401 before the rest get 429")
+	f.IntVar(&cfg.MaxStreamsPerToken, "max-streams-per-token", apiserver.DefaultMaxStreams, "event streams open at once per token or dashboard session; beyond it 429 (the unix socket is not bounded)")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log debug detail")
 	f.BoolVar(&embedded, "embedded-router", false, "run the router inside the server (traffic then stops with it) instead of as its own process")
 	return cmd
