@@ -81,6 +81,9 @@ type Options struct {
 	// MaxStreams bounds the event streams open at once per token or dashboard session
 	// (beyond: 429); default DefaultMaxStreams. The unix socket is not bounded.
 	MaxStreams int
+	// Authenticated, if set, is told of every request let in by a token or session, before
+	// its handler runs (the daemon stops counting its connection as unauthenticated).
+	Authenticated func(context.Context)
 }
 
 // Failures is what the API needs of a failed-authentication limiter; *authfail.Limiter
@@ -101,6 +104,7 @@ type server struct {
 	sessions Sessions
 	failures Failures
 	streams  streams
+	authed   func(context.Context)
 	mux      *http.ServeMux
 	routes   []route
 	ping     time.Duration // between keep-alive comments on event streams
@@ -114,7 +118,7 @@ func New(opts Options) http.Handler {
 
 func newServer(opts Options) *server {
 	s := &server{eng: opts.Engine, signals: opts.Router, token: []byte(opts.Token), readOnly: []byte(opts.ReadOnlyToken), log: opts.Logger,
-		metrics: opts.Metrics, sessions: opts.Sessions, failures: opts.Failures, mux: http.NewServeMux(), ping: 15 * time.Second,
+		metrics: opts.Metrics, sessions: opts.Sessions, failures: opts.Failures, authed: opts.Authenticated, mux: http.NewServeMux(), ping: 15 * time.Second,
 		recheck: time.Second}
 	s.streams = streams{max: opts.MaxStreams, open: map[string]int{}}
 	if s.streams.max <= 0 {
@@ -176,6 +180,9 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &api.Error{Status: http.StatusUnauthorized, Code: api.CodeUnauthorized,
 			Message: "missing or wrong token: pass the token from the server's token file as Authorization: Bearer <token>"})
 		return
+	}
+	if s.authed != nil {
+		s.authed(ctx)
 	}
 	if _, pattern := s.mux.Handler(r); pattern == "" {
 		s.writeError(w, r, s.noRoute(r))

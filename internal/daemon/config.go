@@ -53,7 +53,11 @@ type Config struct {
 	// MaxStreamsPerToken bounds the event streams open at once per token or dashboard
 	// session (beyond: 429); default apiserver.DefaultMaxStreams.
 	MaxStreamsPerToken int
-	Logger             *slog.Logger
+	// MaxUnauthConns and MaxUnauthConnsPerIP bound the TCP connections that have not sent
+	// an authenticated request head, in total and per client address; past either the
+	// oldest such connection is closed. Defaults DefaultMaxUnauthConns, DefaultMaxUnauthConnsPerIP.
+	MaxUnauthConns, MaxUnauthConnsPerIP int
+	Logger                              *slog.Logger
 }
 
 // DefaultDataDir is api.DefaultDataDir: the CLI and the server agree on it.

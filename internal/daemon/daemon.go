@@ -94,7 +94,8 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	fails := authfail.New(authfail.Options{Delay: cfg.AuthFailDelay, Limit: cfg.AuthFailLimit, Logger: log})
 	dash := web.New(web.Options{AdminToken: tok.admin, ViewerToken: tok.readOnly, Logger: log, Failures: fails})
 	handler := dash.Handler(apiserver.New(apiserver.Options{Engine: eng, Router: dp.signals, Token: tok.admin, ReadOnlyToken: tok.readOnly, Logger: log,
-		Metrics: promhttp.HandlerFor(prometheus.Gatherers{reg, dp.gather}, promhttp.HandlerOpts{}), Sessions: dash, Failures: fails, MaxStreams: cfg.MaxStreamsPerToken}))
+		Metrics: promhttp.HandlerFor(prometheus.Gatherers{reg, dp.gather}, promhttp.HandlerOpts{}), Sessions: dash, Failures: fails, MaxStreams: cfg.MaxStreamsPerToken,
+		Authenticated: authenticated}))
 
 	srv, err := serve(cfg, handler, log)
 	if err != nil {
@@ -121,6 +122,12 @@ func (c Config) filled() Config {
 	}
 	if c.HeaderTimeout <= 0 {
 		c.HeaderTimeout = DefaultHeaderTimeout
+	}
+	if c.MaxUnauthConns <= 0 {
+		c.MaxUnauthConns = DefaultMaxUnauthConns
+	}
+	if c.MaxUnauthConnsPerIP <= 0 {
+		c.MaxUnauthConnsPerIP = DefaultMaxUnauthConnsPerIP
 	}
 	if c.BodyTimeout <= 0 {
 		c.BodyTimeout = DefaultBodyTimeout

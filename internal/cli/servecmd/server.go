@@ -66,7 +66,9 @@ A client must send a head within --header-timeout (5s) and a body within --body-
 (30s) after it, or is disconnected. A wrong token waits --auth-fail-delay (1s) before its
 401; past --auth-fail-limit (10) wrong tokens from one address less than a minute apart it
 gets 429, and each such burst is logged once. A token or dashboard session may hold
---max-streams-per-token (32) event streams open at once; beyond it gets 429.
+--max-streams-per-token (32) event streams open at once; beyond it gets 429. At most
+--max-unauth-conns-per-ip (16) connections per address and --max-unauth-conns (256) in all
+may be open without having sent an authenticated request; past either the oldest is closed.
 
 --config FILE (YAML or JSON) may set data_dir, socket, listen and docker_host; flags and
 environment variables override it.`,
@@ -123,6 +125,8 @@ environment variables override it.`,
 	f.DurationVar(&cfg.AuthFailDelay, "auth-fail-delay", authfail.DefaultDelay, "a wrong token (API or dashboard login) waits this long before its answer")
 	f.IntVar(&cfg.AuthFailLimit, "auth-fail-limit", authfail.DefaultLimit, "wrong tokens from one address, less than a minute apart, answered 401 before the rest get 429")
 	f.IntVar(&cfg.MaxStreamsPerToken, "max-streams-per-token", apiserver.DefaultMaxStreams, "event streams open at once per token or dashboard session; beyond it 429 (the unix socket is not bounded)")
+	f.IntVar(&cfg.MaxUnauthConns, "max-unauth-conns", daemon.DefaultMaxUnauthConns, "TCP connections that have not sent an authenticated request, in total; past it the oldest is closed")
+	f.IntVar(&cfg.MaxUnauthConnsPerIP, "max-unauth-conns-per-ip", daemon.DefaultMaxUnauthConnsPerIP, "the same, per client address")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log debug detail")
 	f.BoolVar(&embedded, "embedded-router", false, "run the router inside the server (traffic then stops with it) instead of as its own process")
 	return cmd
