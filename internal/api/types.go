@@ -44,6 +44,7 @@ const (
 	CodeNotFound             = "not_found"
 	CodeDeploymentInProgress = "deployment_in_progress"
 	CodeConflict             = "conflict"
+	CodeTooManyRequests      = "too_many_requests"
 	CodeInternal             = "internal"
 )
 

@@ -18,6 +18,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -74,6 +75,21 @@ type Options struct {
 	// Sessions, if set, lets a request without an Authorization header in by its dashboard
 	// session cookie (package web), with the session's role; see sessionRole for the CSRF rule.
 	Sessions Sessions
+	// Failures, if set, delays and counts wrong bearer tokens (see package authfail); past
+	// its limit an address is answered 429.
+	Failures Failures
+	// MaxStreams bounds the event streams open at once per token or dashboard session
+	// (beyond: 429); default DefaultMaxStreams. The unix socket is not bounded.
+	MaxStreams int
+	// Authenticated, if set, is told of every request let in by a token or session, before
+	// its handler runs (the daemon stops counting its connection as unauthenticated).
+	Authenticated func(context.Context)
+}
+
+// Failures is what the API needs of a failed-authentication limiter; *authfail.Limiter
+// satisfies it.
+type Failures interface {
+	Failed(ctx context.Context, remote, what string) (limited bool, retryAfter time.Duration)
 }
 
 // server holds the dependencies every handler reads; it is immutable after New.
@@ -86,6 +102,9 @@ type server struct {
 	log      *slog.Logger
 	metrics  http.Handler
 	sessions Sessions
+	failures Failures
+	streams  streams
+	authed   func(context.Context)
 	mux      *http.ServeMux
 	routes   []route
 	ping     time.Duration // between keep-alive comments on event streams
@@ -99,8 +118,12 @@ func New(opts Options) http.Handler {
 
 func newServer(opts Options) *server {
 	s := &server{eng: opts.Engine, signals: opts.Router, token: []byte(opts.Token), readOnly: []byte(opts.ReadOnlyToken), log: opts.Logger,
-		metrics: opts.Metrics, sessions: opts.Sessions, mux: http.NewServeMux(), ping: 15 * time.Second,
+		metrics: opts.Metrics, sessions: opts.Sessions, failures: opts.Failures, authed: opts.Authenticated, mux: http.NewServeMux(), ping: 15 * time.Second,
 		recheck: time.Second}
+	s.streams = streams{max: opts.MaxStreams, open: map[string]int{}}
+	if s.streams.max <= 0 {
+		s.streams.max = DefaultMaxStreams
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -138,10 +161,28 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if role == "" {
+		// Refused on the head alone: the body is never read, and the connection is closed
+		// after the answer, so a client without credentials cannot hold it by trickling a
+		// body net/http would otherwise drain (up to 256 KiB, at the client's pace) when the
+		// handler returns: the read deadline set to now ends that drain at once.
+		w.Header().Set("Connection", "close")
 		w.Header().Set("WWW-Authenticate", `Bearer realm="cutover"`)
+		// After the failure's delay: a pending read deadline ends the request's context.
+		defer func() { _ = http.NewResponseController(w).SetReadDeadline(time.Now()) }()
+		if s.failures != nil && r.Header.Get("Authorization") != "" {
+			if limited, retry := s.failures.Failed(r.Context(), r.RemoteAddr, "bearer token"); limited {
+				w.Header().Set("Retry-After", strconv.Itoa(int(retry.Seconds())))
+				s.writeError(w, r, &api.Error{Status: http.StatusTooManyRequests, Code: api.CodeTooManyRequests,
+					Message: "too many wrong tokens from this address: wait " + retry.String() + " and pass the token from the server's token file"})
+				return
+			}
+		}
 		s.writeError(w, r, &api.Error{Status: http.StatusUnauthorized, Code: api.CodeUnauthorized,
 			Message: "missing or wrong token: pass the token from the server's token file as Authorization: Bearer <token>"})
 		return
+	}
+	if s.authed != nil {
+		s.authed(ctx)
 	}
 	if _, pattern := s.mux.Handler(r); pattern == "" {
 		s.writeError(w, r, s.noRoute(r))

@@ -93,6 +93,11 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) error {
 			return engineError(err, nil)
 		}
 	}
+	release, err := s.acquireStream(r)
+	if err != nil {
+		return err
+	}
+	defer release()
 	feed, stop := s.eng.Subscribe()
 	defer stop()
 	out := startSSE(w)
@@ -107,6 +112,11 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) error {
 // event both recorded and live is sent once.
 func (s *server) deploymentEvents(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
+	release, err := s.acquireStream(r)
+	if err != nil {
+		return err
+	}
+	defer release()
 	feed, stop := s.eng.Subscribe()
 	defer stop()
 	st, err := s.deployment(id)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/cutover/cutover/internal/api"
 	"gopkg.in/yaml.v3"
@@ -40,7 +41,23 @@ type Config struct {
 	// else the local socket (unix:///var/run/docker.sock). It is contacted only when an
 	// app uses it.
 	DockerHost string
-	Logger     *slog.Logger
+	// HeaderTimeout bounds how long a TCP client may take to send a request's head, and
+	// BodyTimeout its body (from the end of the head); a client slower than either is
+	// disconnected. Defaults DefaultHeaderTimeout and DefaultBodyTimeout.
+	HeaderTimeout, BodyTimeout time.Duration
+	// AuthFailDelay is how long a wrong token (API or dashboard login) waits before its
+	// answer, and AuthFailLimit how many in a burst from one address are answered 401
+	// before the rest get 429; defaults authfail.DefaultDelay and authfail.DefaultLimit.
+	AuthFailDelay time.Duration
+	AuthFailLimit int
+	// MaxStreamsPerToken bounds the event streams open at once per token or dashboard
+	// session (beyond: 429); default apiserver.DefaultMaxStreams.
+	MaxStreamsPerToken int
+	// MaxUnauthConns and MaxUnauthConnsPerIP bound the TCP connections that have not sent
+	// an authenticated request head, in total and per client address; past either the
+	// oldest such connection is closed. Defaults DefaultMaxUnauthConns, DefaultMaxUnauthConnsPerIP.
+	MaxUnauthConns, MaxUnauthConnsPerIP int
+	Logger                              *slog.Logger
 }
 
 // DefaultDataDir is api.DefaultDataDir: the CLI and the server agree on it.

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/cutover/cutover/internal/apiserver"
+	"github.com/cutover/cutover/internal/authfail"
 	"github.com/cutover/cutover/internal/engine"
 	"github.com/cutover/cutover/internal/store"
 	"github.com/cutover/cutover/internal/web"
@@ -90,9 +91,11 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	go func() { defer close(watched); dp.watch(wctx, eng.ResyncRouter) }()
 	defer func() { stopWatch(); <-watched }()
 
-	dash := web.New(web.Options{AdminToken: tok.admin, ViewerToken: tok.readOnly, Logger: log})
+	fails := authfail.New(authfail.Options{Delay: cfg.AuthFailDelay, Limit: cfg.AuthFailLimit, Logger: log})
+	dash := web.New(web.Options{AdminToken: tok.admin, ViewerToken: tok.readOnly, Logger: log, Failures: fails})
 	handler := dash.Handler(apiserver.New(apiserver.Options{Engine: eng, Router: dp.signals, Token: tok.admin, ReadOnlyToken: tok.readOnly, Logger: log,
-		Metrics: promhttp.HandlerFor(prometheus.Gatherers{reg, dp.gather}, promhttp.HandlerOpts{}), Sessions: dash}))
+		Metrics: promhttp.HandlerFor(prometheus.Gatherers{reg, dp.gather}, promhttp.HandlerOpts{}), Sessions: dash, Failures: fails, MaxStreams: cfg.MaxStreamsPerToken,
+		Authenticated: authenticated}))
 
 	srv, err := serve(cfg, handler, log)
 	if err != nil {
@@ -116,6 +119,18 @@ func (c Config) filled() Config {
 	}
 	if c.Socket == "" {
 		c.Socket = DefaultSocket(c.DataDir)
+	}
+	if c.HeaderTimeout <= 0 {
+		c.HeaderTimeout = DefaultHeaderTimeout
+	}
+	if c.MaxUnauthConns <= 0 {
+		c.MaxUnauthConns = DefaultMaxUnauthConns
+	}
+	if c.MaxUnauthConnsPerIP <= 0 {
+		c.MaxUnauthConnsPerIP = DefaultMaxUnauthConnsPerIP
+	}
+	if c.BodyTimeout <= 0 {
+		c.BodyTimeout = DefaultBodyTimeout
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -68,8 +68,9 @@ func serve(cfg Config, h http.Handler, log *slog.Logger) (*servers, error) {
 			s.shutdown()
 			return nil, fmt.Errorf("API listener on %s: %w", cfg.Listen, err)
 		}
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: apiIdleTimeout,
-			BaseContext: func(net.Listener) context.Context { return base }}
+		ln = limitListener{Listener: ln, l: newUnauthLimit(cfg.MaxUnauthConns, cfg.MaxUnauthConnsPerIP)}
+		srv := &http.Server{Handler: bodyDeadline(h, cfg.BodyTimeout), ReadHeaderTimeout: cfg.HeaderTimeout, IdleTimeout: apiIdleTimeout,
+			BaseContext: func(net.Listener) context.Context { return base }, ConnContext: connContext}
 		if cfg.TLSCert != "" {
 			cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
 			if err != nil {

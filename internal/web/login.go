@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/cutover/cutover/internal/api"
@@ -37,7 +38,15 @@ func (d *Dashboard) login(w http.ResponseWriter, r *http.Request) {
 	}
 	role := d.roleOf(r.PostForm.Get("token"))
 	if role == "" {
-		d.log.Warn("dashboard login refused: wrong token", "remote", r.RemoteAddr)
+		w.Header().Set("Connection", "close")
+		if d.failures == nil {
+			d.log.Warn("dashboard login refused: wrong token", "remote", r.RemoteAddr)
+		} else if limited, retry := d.failures.Failed(r.Context(), r.RemoteAddr, "dashboard login"); limited {
+			w.Header().Set("Retry-After", strconv.Itoa(int(retry.Seconds())))
+			writeError(w, http.StatusTooManyRequests, api.CodeTooManyRequests,
+				"too many wrong tokens from this address: wait "+retry.String()+" and paste the output of `cutover token`")
+			return
+		}
 		writeError(w, http.StatusUnauthorized, api.CodeUnauthorized,
 			"wrong token: paste the output of `cutover token` (admin) or `cutover token --read-only` (viewer)")
 		return

@@ -14,6 +14,7 @@
 package web
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -40,6 +41,14 @@ type Options struct {
 	// Now is the clock; default time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Failures, if set, delays and counts wrong tokens at the login (see package authfail).
+	Failures Failures
+}
+
+// Failures is what the login needs of a failed-authentication limiter; *authfail.Limiter
+// satisfies it.
+type Failures interface {
+	Failed(ctx context.Context, remote, what string) (limited bool, retryAfter time.Duration)
 }
 
 // Dashboard serves the dashboard and holds its sessions.
@@ -47,6 +56,7 @@ type Dashboard struct {
 	admin, viewer []byte
 	ses           *sessions
 	log           *slog.Logger
+	failures      Failures
 }
 
 // New returns a Dashboard with no sessions.
@@ -64,7 +74,7 @@ func New(opts Options) *Dashboard {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Dashboard{admin: []byte(opts.AdminToken), viewer: []byte(opts.ViewerToken),
-		ses: newSessions(opts.SessionTTL, opts.MaxSessions, opts.Now), log: opts.Logger}
+		ses: newSessions(opts.SessionTTL, opts.MaxSessions, opts.Now), log: opts.Logger, failures: opts.Failures}
 }
 
 // SessionRole implements apiserver.Sessions: the role of r's live session, and whether r

@@ -6,6 +6,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cutover/cutover/internal/apiserver"
+	"github.com/cutover/cutover/internal/authfail"
 	"github.com/cutover/cutover/internal/daemon"
 	"github.com/cutover/cutover/internal/handoff"
 )
@@ -58,6 +60,16 @@ next start resumes them), and the server exits 0. The router and the instances k
 and serving, to be re-adopted by the next start (stop the router with SIGTERM to its PID; an
 embedded router drains for up to 30s).
 
+Hostile clients on the TCP listener: credentials are checked on the request's head, before
+any body is read; a request without valid ones is answered 401 and its connection closed.
+A client must send a head within --header-timeout (5s) and a body within --body-timeout
+(30s) after it, or is disconnected. A wrong token waits --auth-fail-delay (1s) before its
+401; past --auth-fail-limit (10) wrong tokens from one address less than a minute apart it
+gets 429, and each such burst is logged once. A token or dashboard session may hold
+--max-streams-per-token (32) event streams open at once; beyond it gets 429. At most
+--max-unauth-conns-per-ip (16) connections per address and --max-unauth-conns (256) in all
+may be open without having sent an authenticated request; past either the oldest is closed.
+
 --config FILE (YAML or JSON) may set data_dir, socket, listen and docker_host; flags and
 environment variables override it.`,
 		Args: cobra.NoArgs,
@@ -108,6 +120,13 @@ environment variables override it.`,
 	f.StringVar(&cfg.TLSKey, "tls-key", "", "the TLS certificate's private key (PEM)")
 	f.BoolVar(&cfg.InsecureNonLoopback, "insecure-non-loopback", false, "allow a --listen address that is not loopback (no TLS: the token travels in clear)")
 	f.StringVar(&cfg.DockerHost, "docker-host", "", "the Docker engine for apps with run.docker (default: DOCKER_HOST, else unix:///var/run/docker.sock)")
+	f.DurationVar(&cfg.HeaderTimeout, "header-timeout", daemon.DefaultHeaderTimeout, "a TCP client must send a request's head within this, or is disconnected")
+	f.DurationVar(&cfg.BodyTimeout, "body-timeout", daemon.DefaultBodyTimeout, "a TCP client must send a request's body within this after its head, or is disconnected (event streams are not affected)")
+	f.DurationVar(&cfg.AuthFailDelay, "auth-fail-delay", authfail.DefaultDelay, "a wrong token (API or dashboard login) waits this long before its answer")
+	f.IntVar(&cfg.AuthFailLimit, "auth-fail-limit", authfail.DefaultLimit, "wrong tokens from one address, less than a minute apart, answered 401 before the rest get 429")
+	f.IntVar(&cfg.MaxStreamsPerToken, "max-streams-per-token", apiserver.DefaultMaxStreams, "event streams open at once per token or dashboard session; beyond it 429 (the unix socket is not bounded)")
+	f.IntVar(&cfg.MaxUnauthConns, "max-unauth-conns", daemon.DefaultMaxUnauthConns, "TCP connections that have not sent an authenticated request, in total; past it the oldest is closed")
+	f.IntVar(&cfg.MaxUnauthConnsPerIP, "max-unauth-conns-per-ip", daemon.DefaultMaxUnauthConnsPerIP, "the same, per client address")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log debug detail")
 	f.BoolVar(&embedded, "embedded-router", false, "run the router inside the server (traffic then stops with it) instead of as its own process")
 	return cmd
