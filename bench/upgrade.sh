@@ -90,5 +90,5 @@ sockerr=$(awk -F'[ ,]+' '/Socket errors/ {print $5+$7+$9+$11}' "$work/wrk.txt")
 echo "command: UPGRADES=$UPGRADES INTERVAL=$INTERVAL CONNS=$CONNS bench/upgrade.sh"
 echo "upgrades: $UPGRADES; router pids: ${pids[*]}"
 echo "wrk: ${requests:-?} requests, ${non2xx:-0} non-2xx/3xx, ${sockerr:-0} socket errors"
-sed -n '/Latency/p;/Requests\/sec/p' "$work/wrk.txt"
+sed -n "/Latency/p;/Requests\/sec/p;/Socket errors/p" "$work/wrk.txt"
 if [[ ${non2xx:-0} == 0 && ${sockerr:-0} == 0 ]]; then echo "PASS: no request failed"; else echo "FAIL: requests failed"; exit 1; fi
