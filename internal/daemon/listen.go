@@ -61,12 +61,17 @@ func serve(cfg Config, h http.Handler, log *slog.Logger) (*servers, error) {
 	local := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: apiIdleTimeout,
 		BaseContext: func(net.Listener) context.Context { return base },
 		ConnContext: func(ctx context.Context, _ net.Conn) context.Context { return apiserver.WithLocal(ctx) }}
-	s.start(local, unixLn)
+	// Every listener is bound before any serves, so a client that reached the socket can
+	// reach the TCP address too.
+	fail := func(err error) (*servers, error) {
+		_ = unixLn.Close()
+		s.shutdown()
+		return nil, err
+	}
 	if cfg.Listen != "" {
 		ln, err := net.Listen("tcp", cfg.Listen)
 		if err != nil {
-			s.shutdown()
-			return nil, fmt.Errorf("API listener on %s: %w", cfg.Listen, err)
+			return fail(fmt.Errorf("API listener on %s: %w", cfg.Listen, err))
 		}
 		ln = limitListener{Listener: ln, l: newUnauthLimit(cfg.MaxUnauthConns, cfg.MaxUnauthConnsPerIP)}
 		srv := &http.Server{Handler: bodyDeadline(h, cfg.BodyTimeout), ReadHeaderTimeout: cfg.HeaderTimeout, IdleTimeout: apiIdleTimeout,
@@ -75,8 +80,7 @@ func serve(cfg Config, h http.Handler, log *slog.Logger) (*servers, error) {
 			cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
 			if err != nil {
 				_ = ln.Close()
-				s.shutdown()
-				return nil, fmt.Errorf("API TLS: load certificate %s and key %s: %w", cfg.TLSCert, cfg.TLSKey, err)
+				return fail(fmt.Errorf("API TLS: load certificate %s and key %s: %w", cfg.TLSCert, cfg.TLSKey, err))
 			}
 			srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 			ln = tls.NewListener(ln, srv.TLSConfig)
@@ -84,6 +88,7 @@ func serve(cfg Config, h http.Handler, log *slog.Logger) (*servers, error) {
 		s.start(srv, ln)
 		log.Info("API listening over TCP (bearer token required)", "addr", ln.Addr().String(), "tls", cfg.TLSCert != "")
 	}
+	s.start(local, unixLn)
 	return s, nil
 }
 
