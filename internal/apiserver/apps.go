@@ -106,6 +106,8 @@ func (s *server) validate(w http.ResponseWriter, r *http.Request) error {
 	a, err := parseSpec(w, r)
 	var specErr *spec.Error
 	switch {
+	case errors.As(err, &specErr) && specErr.TooLarge:
+		return invalidSpec(specErr) // 413: too large to judge, like a body over maxBody
 	case errors.As(err, &specErr):
 		writeJSON(w, http.StatusOK, api.Validation{Valid: false, Problems: problems(specErr)})
 	case err != nil:

@@ -62,6 +62,9 @@ func invalidSpec(e *spec.Error) *api.Error {
 	if len(out.Problems) == 1 {
 		out.Message = "the spec is invalid: " + e.Problems[0].String()
 	}
+	if e.TooLarge {
+		out.Status = http.StatusRequestEntityTooLarge
+	}
 	return out
 }
 

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -35,7 +36,7 @@ exit status is 1.`,
 			}
 			if yaml.Unmarshal(data, &head) != nil || head.App == "" {
 				// No name to store it under: let the server say everything that is wrong.
-				v, err := c.Validate(cmd.Context(), data)
+				v, err := validate(cmd.Context(), c, data)
 				if err != nil {
 					return err
 				}
@@ -79,7 +80,7 @@ func newValidateCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			v, err := c.Validate(cmd.Context(), data)
+			v, err := validate(cmd.Context(), c, data)
 			if err != nil {
 				return err
 			}
@@ -116,6 +117,18 @@ func readSpec(file string) ([]byte, error) {
 		return nil, fmt.Errorf("read the spec: %w", err)
 	}
 	return data, nil
+}
+
+// validate asks the server to validate data. A spec refused whole (413: too large, or too
+// many values once its aliases are followed) comes back as an invalid validation with the
+// server's problem, so it prints like any other.
+func validate(ctx context.Context, c *api.Client, data []byte) (api.Validation, error) {
+	v, err := c.Validate(ctx, data)
+	var ae *api.Error
+	if errors.As(err, &ae) && len(ae.Problems) > 0 {
+		return api.Validation{Valid: false, Problems: ae.Problems}, nil
+	}
+	return v, err
 }
 
 // problemsExit prints every problem, one a line, and ends with exit status 1.

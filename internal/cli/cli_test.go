@@ -152,6 +152,16 @@ func TestDeployOutcomes(t *testing.T) {
 	if code, _, _ := e.run("validate", "-f", bad); code != ExitError {
 		t.Fatalf("validate of an invalid spec: exit %d, want 1", code)
 	}
+	// A spec the server refuses whole (413) prints its one problem like any other.
+	bomb := filepath.Join(t.TempDir(), "bomb.yaml")
+	_ = os.WriteFile(bomb, []byte("app: web\nx: &h {"+"a: 1, b: 2, c: 3, d: 4, e: 5, f: 6, g: 7, h: 8, i: 9, j: 10}\n"+
+		"y: &y ["+strings.Repeat("*h, ", 99)+"*h]\nz: &z ["+strings.Repeat("*y, ", 99)+"*y]\n"), 0o600)
+	for _, verb := range []string{"validate", "apply"} {
+		code, _, errs := e.run(verb, "-f", bomb)
+		if code != ExitError || !strings.Contains(errs, "once its aliases") || !strings.Contains(errs, "1 problem(s)") {
+			t.Fatalf("%s of an alias bomb: exit %d, stderr:\n%s\nwant 1 and the size problem", verb, code, errs)
+		}
+	}
 
 	spec := e.writeSpec("web.yaml", canary("pause: 300ms"))
 	e.must(ExitOK, "validate", "-f", spec)

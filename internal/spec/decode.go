@@ -27,6 +27,7 @@ type decoder struct {
 	lines    map[string]int
 	bad      map[string]bool // paths whose value could not be decoded
 	budget   int
+	dropped  int // problems past the ones kept, counted, not stored
 }
 
 func newDecoder() *decoder {
@@ -36,6 +37,10 @@ func newDecoder() *decoder {
 var unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
 
 func (d *decoder) add(path string, line int, format string, args ...any) {
+	if len(d.problems) >= 2*MaxProblems {
+		d.dropped++
+		return
+	}
 	d.problems = append(d.problems, Problem{Path: path, Line: line, Message: fmt.Sprintf(format, args...)})
 }
 

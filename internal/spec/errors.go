@@ -10,9 +10,16 @@ import (
 // ErrInvalid is wrapped by every *Error, so callers can test errors.Is(err, spec.ErrInvalid).
 var ErrInvalid = errors.New("invalid app spec")
 
+// ErrTooLarge is wrapped by an *Error for a spec over MaxSize bytes, MaxNodes values with
+// its aliases expanded, or MaxDepth levels: callers that serve many users may refuse it as
+// too large (413) rather than list problems.
+var ErrTooLarge = errors.New("app spec too large")
+
 // Error lists every problem found in a spec, in the order of the file where lines are known.
 type Error struct {
 	Problems []Problem
+	// TooLarge: the spec was refused for its size before it was decoded (ErrTooLarge).
+	TooLarge bool
 }
 
 // Problem is one thing wrong with a spec.
@@ -25,6 +32,8 @@ type Problem struct {
 	Line int
 	// Message says what is wrong and, where it helps, what is allowed.
 	Message string
+
+	tooLarge bool // a size bound, checked before decoding
 }
 
 // String formats the problem as "path: message (line N)".
@@ -50,8 +59,13 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("%v: %s", ErrInvalid, strings.Join(parts, "; "))
 }
 
-// Unwrap returns ErrInvalid.
-func (e *Error) Unwrap() error { return ErrInvalid }
+// Unwrap returns ErrInvalid, and ErrTooLarge for a spec refused for its size.
+func (e *Error) Unwrap() []error {
+	if e.TooLarge {
+		return []error{ErrInvalid, ErrTooLarge}
+	}
+	return []error{ErrInvalid}
+}
 
 // checker collects problems found while validating.
 type checker struct {

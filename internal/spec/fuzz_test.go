@@ -19,12 +19,20 @@ func FuzzParse(f *testing.F) {
 		}
 		f.Add(data)
 	}
+	// Aliases, merge keys and nesting: the shapes that amplify a small file.
+	f.Add([]byte(unknownFieldBomb(20, 20)))
+	f.Add([]byte("app: web\nb: &b {k: v, x: [1, 2]}\nroutes: [*b, *b, {<<: *b, listen: 127.0.0.1:1}]\nrun: {process: {command: [x]}}\n"))
+	f.Add([]byte("app: &a [*a]\n"))
+	f.Add([]byte("app: web\nx: [[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		a, err := Parse(bytes.NewReader(data))
 		if err != nil {
 			var e *Error
 			if !errors.As(err, &e) || len(e.Problems) == 0 {
 				t.Fatalf("Parse failed with %T %v, want an *Error with problems", err, err)
+			}
+			if len(e.Problems) > MaxProblems+1 {
+				t.Fatalf("%d problems, want at most %d and a count of the rest", len(e.Problems), MaxProblems+1)
 			}
 			for _, p := range e.Problems {
 				if p.Message == "" {

@@ -38,11 +38,11 @@ func Parse(r io.Reader) (*App, error) {
 		return nil, fmt.Errorf("read app spec: %w", err)
 	}
 	if len(data) > MaxSize {
-		return nil, &Error{Problems: []Problem{{Message: fmt.Sprintf("the spec is larger than %d bytes", MaxSize)}}}
+		return nil, &Error{Problems: []Problem{{Message: fmt.Sprintf("the spec is larger than %d bytes", MaxSize)}}, TooLarge: true}
 	}
 	root, p := parseYAML(data)
 	if p != nil {
-		return nil, &Error{Problems: []Problem{*p}}
+		return nil, &Error{Problems: []Problem{*p}, TooLarge: p.tooLarge}
 	}
 	var a App
 	d := newDecoder()
@@ -61,7 +61,7 @@ func Parse(r io.Reader) (*App, error) {
 	}
 	if len(problems) > 0 {
 		sortProblems(problems)
-		return nil, &Error{Problems: problems}
+		return nil, &Error{Problems: capProblems(problems, d.dropped)}
 	}
 	return &a, nil
 }
@@ -93,6 +93,9 @@ func parseYAML(data []byte) (root *yaml.Node, problem *Problem) {
 	}
 	if len(doc.Content) == 0 || isNull(doc.Content[0]) {
 		return nil, &Problem{Message: "the spec is empty"}
+	}
+	if p := checkShape(doc.Content[0]); p != nil {
+		return nil, p
 	}
 	return doc.Content[0], nil
 }

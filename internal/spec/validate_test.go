@@ -205,7 +205,7 @@ hooks:
 			want: []string{"split_check.policy~not a policy@7", "split_check.deadline@7"}},
 		{desc: "merge of something that is not a mapping", src: valid + "health: {<<: [1, 2]}\n", want: []string{"health~<< must merge@7"}},
 		{desc: "a mapping that merges itself", src: valid + "health: &h {<<: *h}\n", want: []string{"health~<< must merge@7"}},
-		{desc: "alias bomb", src: valid + aliasBomb(), want: []string{"~more than 10000 values"}},
+		{desc: "alias bomb", src: valid + aliasBomb(), want: []string{"~once its aliases"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
