@@ -134,7 +134,7 @@ func validate(ctx context.Context, c *api.Client, data []byte) (api.Validation, 
 // problemsExit prints every problem, one a line, and ends with exit status 1.
 func problemsExit(w io.Writer, file string, ps []api.Problem) error {
 	for _, p := range ps {
-		fmt.Fprintln(w, formatProblem(p))
+		fmt.Fprintln(w, safe(formatProblem(p)))
 	}
 	return &exitError{code: ExitError, msg: fmt.Sprintf("%s is invalid: %d problem(s)", file, len(ps))}
 }

@@ -31,7 +31,7 @@ func newWhyCmd(g *globals) *cobra.Command {
 			if asJSON {
 				return printJSON(cmd.OutOrStdout(), w)
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), w.Text)
+			fmt.Fprintln(cmd.OutOrStdout(), safe(w.Text))
 			return nil
 		},
 	}
@@ -129,7 +129,7 @@ func (g *globals) act(cmd *cobra.Command, do func(context.Context, *api.Client) 
 	if asJSON {
 		return printJSON(cmd.OutOrStdout(), d)
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "%s %s (green %s at %s): %s\n", d.ID, d.Phase, d.Green, percentText(d.Weight), d.Reason)
+	fmt.Fprintln(cmd.OutOrStdout(), safe(fmt.Sprintf("%s %s (green %s at %s): %s", d.ID, d.Phase, d.Green, percentText(d.Weight), d.Reason)))
 	return nil
 }
 
@@ -173,8 +173,8 @@ func printHistory(w io.Writer, hist []api.Deployment, now time.Time) {
 		if d.EndedAt != nil {
 			end = *d.EndedAt
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, kind, d.Green, d.Phase,
-			d.CreatedAt.Local().Format(time.DateTime), end.Sub(d.CreatedAt).Round(100*time.Millisecond), d.Reason)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, kind, safe(d.Green), d.Phase,
+			d.CreatedAt.Local().Format(time.DateTime), end.Sub(d.CreatedAt).Round(100*time.Millisecond), oneLine(d.Reason))
 	}
 	tw.Flush()
 }
@@ -214,7 +214,7 @@ func newLogsCmd(g *globals) *cobra.Command {
 						}
 						continue
 					}
-					fmt.Fprintf(out, "%s  %s\n", l.Instance, l.Line)
+					fmt.Fprintf(out, "%s  %s\n", safe(l.Instance), oneLine(l.Line))
 				}
 				if !follow {
 					return nil

@@ -89,7 +89,7 @@ func follow(ctx context.Context, c *api.Client, id string, timeout time.Duration
 			return err
 		}
 		for _, e := range d.Events[min(printed, len(d.Events)):] {
-			fmt.Fprintln(w, formatEvent(e))
+			fmt.Fprintln(w, safe(formatEvent(e)))
 		}
 		printed = max(printed, len(d.Events))
 		if d.Terminal {
@@ -120,7 +120,7 @@ func follow(ctx context.Context, c *api.Client, id string, timeout time.Duration
 
 // outcome prints how a deployment ended and returns its exit code.
 func outcome(d api.Deployment, w io.Writer) error {
-	fmt.Fprintf(w, "%s %s: %s\n", d.ID, d.Phase, d.Reason)
+	fmt.Fprintf(w, "%s %s: %s\n", d.ID, d.Phase, safe(d.Reason))
 	code := ExitError
 	switch d.Phase {
 	case "succeeded":

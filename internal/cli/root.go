@@ -21,11 +21,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, extra ..
 		var ex *exitError
 		if errors.As(err, &ex) {
 			if ex.msg != "" {
-				fmt.Fprintln(stderr, "cutover:", ex.msg)
+				fmt.Fprintln(stderr, "cutover:", safe(ex.msg))
 			}
 			return ex.code
 		}
-		fmt.Fprintln(stderr, "cutover:", err)
+		fmt.Fprintln(stderr, "cutover:", safe(err.Error()))
 		return ExitError
 	}
 	return ExitOK

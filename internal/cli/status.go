@@ -144,13 +144,13 @@ func (v *view) render(now time.Time) string {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.App.Name, orDash(r.App.Blue), active, phase, weight)
 		}
 		tw.Flush()
-		return b.String()
+		return safe(b.String())
 	}
 	fmt.Fprintf(&b, "app:      %s (blue %s)\n", v.app, orDash(v.blue))
 	d := v.deployment
 	if d == nil {
 		b.WriteString("no deployment yet: start one with `cutover deploy " + v.app + " --version V`\n")
-		return b.String()
+		return safe(b.String())
 	}
 	kind := "deploy"
 	if d.Kind != "" {
@@ -186,7 +186,7 @@ func (v *view) render(now time.Time) string {
 		tw.Flush()
 	}
 	fmt.Fprintf(&b, "reason:   %s\n", d.Reason)
-	return b.String()
+	return safe(b.String())
 }
 
 // key is what must change for --watch to print again when the output is not a terminal.

@@ -32,6 +32,9 @@ hooks:
   - name: smoke
     at: after_test_traffic
     http: {path: /healthz}
+  - name: hostile
+    at: after_test_traffic
+    command: {argv: [sh, -c, "printf '<img src=x onerror=window.pwned=1>\\033[2J done'"]}
 `
 
 const (
@@ -100,6 +103,13 @@ func TestDashboard(t *testing.T) {
 	waitJS(t, admin, "the deployment page shows green at 50%", greenPct+` === '50%' && `+barAt(".panel-traffic", 0.5), greenPct, 40*time.Second)
 	waitJS(t, admin, "the timeline shows the smoke hook's result", `document.querySelector('#timeline').textContent.includes('smoke')`,
 		`document.querySelector('#timeline').innerText`, 10*time.Second)
+	// A hook's output is text on the page: markup is not parsed, escapes are not acted on.
+	waitJS(t, admin, "the timeline shows the hostile hook's output as text",
+		`document.querySelector('#timeline').textContent.includes('<img src=x onerror=window.pwned=1>')`,
+		`document.querySelector('#timeline').innerText`, 10*time.Second)
+	if eval[bool](t, admin, "look for markup from the hook", `!!document.querySelector('#timeline img') || window.pwned === 1`) {
+		t.Error("a hook's output was parsed as HTML in the timeline")
+	}
 	waitJS(t, admin, "the charts have a few seconds of both versions",
 		`+document.querySelector('#chart-rate svg').dataset.points >= 8 && document.querySelector('#chart-rate .line-green').getAttribute('d').length > 20`,
 		`document.querySelector('#chart-rate').innerHTML.length`, 30*time.Second)

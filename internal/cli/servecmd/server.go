@@ -9,6 +9,7 @@ import (
 	"github.com/cutover/cutover/internal/apiserver"
 	"github.com/cutover/cutover/internal/authfail"
 	"github.com/cutover/cutover/internal/daemon"
+	"github.com/cutover/cutover/internal/engine"
 	"github.com/cutover/cutover/internal/handoff"
 )
 
@@ -127,6 +128,9 @@ environment variables override it.`,
 	f.IntVar(&cfg.MaxStreamsPerToken, "max-streams-per-token", apiserver.DefaultMaxStreams, "event streams open at once per token or dashboard session; beyond it 429 (the unix socket is not bounded)")
 	f.IntVar(&cfg.MaxUnauthConns, "max-unauth-conns", daemon.DefaultMaxUnauthConns, "TCP connections that have not sent an authenticated request, in total; past it the oldest is closed")
 	f.IntVar(&cfg.MaxUnauthConnsPerIP, "max-unauth-conns-per-ip", daemon.DefaultMaxUnauthConnsPerIP, "the same, per client address")
+	f.IntVar(&cfg.Limits.MaxApps, "max-apps", engine.DefaultLimits.MaxApps, "apps the server holds; applying one more is refused (409) until one is deleted")
+	f.IntVar(&cfg.Limits.KeepDeployments, "keep-deployments", engine.DefaultLimits.KeepDeployments, "deployments kept per app, with their events; older ones are deleted as a new one starts (the one in progress and the newest success always stay)")
+	f.IntVar(&cfg.Limits.KeepReleases, "keep-releases", engine.DefaultLimits.KeepReleases, "releases kept per app besides those a kept deployment names; older ones are deleted as a deployment starts")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log debug detail")
 	f.BoolVar(&embedded, "embedded-router", false, "run the router inside the server (traffic then stops with it) instead of as its own process")
 	return cmd
