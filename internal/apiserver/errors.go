@@ -93,7 +93,8 @@ func engineError(err error, refuse refusal) error {
 		return &api.Error{Status: http.StatusConflict, Code: api.CodeDeploymentInProgress, Message: active.Error()}
 	case errors.Is(err, engine.ErrNoApp), errors.Is(err, store.ErrNotFound):
 		return notFound(err.Error())
-	case errors.Is(err, engine.ErrBusy), errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrTerminal):
+	case errors.Is(err, engine.ErrBusy), errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrTerminal),
+		errors.Is(err, engine.ErrLimit):
 		return conflict(err.Error())
 	case refuse != nil && errors.Unwrap(err) == nil:
 		return refuse(err.Error())

@@ -1,6 +1,8 @@
 package daemon
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -9,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cutover/cutover/internal/api"
+	"github.com/cutover/cutover/internal/engine"
 	"github.com/cutover/cutover/internal/sampleapp/sampletest"
 )
 
@@ -75,5 +79,32 @@ func TestAliasBombFromAViewerIsRefusedQuickly(t *testing.T) {
 	}
 	if code, body, _ := send("GET", "/api/v1/apps", viewer); code != http.StatusOK || strings.Contains(body, `"web"`) {
 		t.Fatalf("after the bombs: %d %s, want 200 and no app", code, body)
+	}
+}
+
+// TestAppLimitIsA409: past --max-apps, applying a new app is refused with 409 and a message
+// naming the flag; the apps already there can still be applied, and deleting one makes room.
+func TestAppLimitIsA409(t *testing.T) {
+	dir := t.TempDir()
+	start(t, Config{DataDir: dir, Limits: engine.Limits{MaxApps: 1}})
+	c, ctx := api.NewUnix(DefaultSocket(dir)), context.Background()
+	web := sampletest.Spec(t, sampletest.FreeAddr(t), sampletest.Options{}, "")
+	other := strings.Replace(sampletest.Spec(t, sampletest.FreeAddr(t), sampletest.Options{}, ""), "app: web", "app: other", 1)
+	if _, err := c.Apply(ctx, "web", []byte(web)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.Apply(ctx, "other", []byte(other))
+	var ae *api.Error
+	if !errors.As(err, &ae) || ae.Status != http.StatusConflict || !strings.Contains(ae.Message, "--max-apps") {
+		t.Fatalf("a second app past --max-apps 1: %v, want 409 naming --max-apps", err)
+	}
+	if _, err := c.Apply(ctx, "web", []byte(web)); err != nil {
+		t.Fatalf("applying web again: %v", err)
+	}
+	if err := c.DeleteApp(ctx, "web"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Apply(ctx, "other", []byte(other)); err != nil {
+		t.Fatalf("other after web was deleted: %v", err)
 	}
 }

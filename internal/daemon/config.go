@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cutover/cutover/internal/api"
+	"github.com/cutover/cutover/internal/engine"
 	"gopkg.in/yaml.v3"
 )
 
@@ -57,7 +58,10 @@ type Config struct {
 	// an authenticated request head, in total and per client address; past either the
 	// oldest such connection is closed. Defaults DefaultMaxUnauthConns, DefaultMaxUnauthConnsPerIP.
 	MaxUnauthConns, MaxUnauthConnsPerIP int
-	Logger                              *slog.Logger
+	// Limits bound the apps the server holds and the history kept per app (zero fields
+	// take engine.DefaultLimits).
+	Limits engine.Limits
+	Logger *slog.Logger
 }
 
 // DefaultDataDir is api.DefaultDataDir: the CLI and the server agree on it.

@@ -46,6 +46,7 @@ type rig struct {
 	store  *store.Store
 	driver *process.Driver
 	extra  map[string]runtime.Driver // drivers beside the process driver
+	limits Limits                    // the engine's; zero takes the defaults
 	eng    *Engine
 	listen string
 	url    string
@@ -99,7 +100,7 @@ func (r *rig) tryOpen() error {
 	drivers := map[string]runtime.Driver{process.Name: r.driver}
 	maps.Copy(drivers, r.extra)
 	if r.eng, err = New(context.Background(), Options{Router: r.router, Drivers: drivers, Store: r.store,
-		Tick: 20 * time.Millisecond, JanitorInterval: 100 * time.Millisecond, Logger: testLogger(t)}); err != nil {
+		Tick: 20 * time.Millisecond, JanitorInterval: 100 * time.Millisecond, Logger: testLogger(t), Limits: r.limits}); err != nil {
 		r.eng = nil
 		_ = r.router.Close(context.Background())
 		_ = r.store.Close()

@@ -60,6 +60,8 @@ type Options struct {
 	JanitorInterval time.Duration
 	// Metrics, if set, receives the engine's Prometheus metrics.
 	Metrics prometheus.Registerer
+	// Limits bound the apps and the history kept; zero fields take DefaultLimits.
+	Limits Limits
 }
 
 // Engine is the control plane of one machine.
@@ -72,6 +74,8 @@ type Engine struct {
 	runner  *deploy.Runner
 	clock   deploy.Clock
 	janitor time.Duration
+	limits  Limits
+	applyMu sync.Mutex // one Apply at a time, so MaxApps holds
 
 	mu       sync.Mutex
 	specs    map[string]*spec.App // applied specs by app
@@ -111,6 +115,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	}
 	e := &Engine{
 		log: opts.Logger, store: opts.Store, router: opts.Router, clock: opts.Clock, janitor: opts.JanitorInterval,
+		limits:  opts.Limits.orDefaults(),
 		traffic: &traffic{r: opts.Router, apps: map[string]*routed{}},
 		specs:   map[string]*spec.App{}, releases: map[string]*spec.App{},
 		active: map[string]*running{}, retired: map[string]bool{},
@@ -204,6 +209,14 @@ func (e *Engine) Close() {
 // started with. A spec whose runtime this server cannot run now (no such driver, or a Docker
 // engine that does not answer) is refused, and nothing changes.
 func (e *Engine) Apply(a *spec.App) error {
+	e.applyMu.Lock()
+	defer e.applyMu.Unlock()
+	e.mu.Lock()
+	err := e.checkAppLimit(a.Name)
+	e.mu.Unlock()
+	if err != nil {
+		return err
+	}
 	if err := e.fleet.drivers.check(a); err != nil {
 		return fmt.Errorf("apply %s: %w", a.Name, err)
 	}

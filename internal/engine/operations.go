@@ -69,6 +69,7 @@ func (e *Engine) Deploy(ctx context.Context, app, version string, set map[string
 	}
 	s.ID = d.ID
 	e.metrics.started.WithLabelValues(app).Inc()
+	e.prune(app)
 	ev := deploy.Event{At: now, Phase: s.Phase, Message: s.Reason}
 	if err := (stateStore{e}).Save(ctx, s, []deploy.Event{ev}); err != nil {
 		return deploy.State{}, err

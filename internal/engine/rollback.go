@@ -46,6 +46,7 @@ func (e *Engine) Rollback(ctx context.Context, app string) (deploy.State, error)
 		return deploy.State{}, err
 	}
 	s.ID = d.ID
+	e.prune(app)
 	ev := deploy.Event{At: now, Phase: s.Phase, Weight: s.Weight, Message: s.Reason}
 	if err := (stateStore{e}).Save(ctx, s, []deploy.Event{ev}); err != nil {
 		return deploy.State{}, err
