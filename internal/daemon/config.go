@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/cutover/cutover/internal/egress"
 	"io"
 	"log/slog"
 	"os"
@@ -61,6 +62,9 @@ type Config struct {
 	// Limits bound the apps the server holds and the history kept per app (zero fields
 	// take engine.DefaultLimits).
 	Limits engine.Limits
+	// Egress is the server's allow list for hooks with a url, webhooks and external checks;
+	// an app's egress.allow can only narrow it. Empty allows every host.
+	Egress egress.Policy
 	Logger *slog.Logger
 }
 

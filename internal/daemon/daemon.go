@@ -81,7 +81,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	defer dp.close() // after the engine stops: an embedded router drains; a router process keeps serving
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	eng, err := engine.New(ctx, engine.Options{Router: dp.router, Served: dp.served, Drivers: drivers, Store: st, Logger: log, Metrics: reg, Limits: cfg.Limits})
+	eng, err := engine.New(ctx, engine.Options{Router: dp.router, Served: dp.served, Drivers: drivers, Store: st, Logger: log, Metrics: reg, Limits: cfg.Limits, Egress: cfg.Egress})
 	if err != nil {
 		return fmt.Errorf("start the engine: %w", err)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/cutover/cutover/internal/egress"
+	"net/http"
 	"strings"
 	"time"
 
@@ -58,7 +60,7 @@ func (an analyzer) Evaluate(ctx context.Context, app string, window time.Duratio
 	var results []analysis.Result
 	for _, c := range checksFor(a) {
 		if c.External != nil {
-			results = append(results, analysis.Fetcher{}.Evaluate(ctx, c))
+			results = append(results, analysis.Fetcher{Client: an.e.outboundClient(a)}.Evaluate(ctx, c))
 		} else {
 			results = append(results, analysis.Evaluate(c, in))
 		}
@@ -114,7 +116,11 @@ func (h hookRunner) Run(ctx context.Context, s deploy.State, w deploy.HookWait) 
 	case sh.Webhook != nil:
 		hk.Webhook = &hooks.Webhook{URL: sh.Webhook.URL}
 	}
-	res := hooks.Runner{}.Run(ctx, hk, info)
+	var run hooks.Runner
+	if d := h.e.outbound(a); d.Restricts() && ((sh.HTTP != nil && sh.HTTP.URL != "") || sh.Webhook != nil) {
+		run.Dial = d.DialContext
+	}
+	res := run.Run(ctx, hk, info)
 	// Masked before anything cuts the output short, so no part of a secret survives a cut.
 	m := h.e.masker(s.App, s.Plan.GreenVersion)
 	res.Output, res.Reason = m.Mask(res.Output), m.Mask(res.Reason)
@@ -136,3 +142,17 @@ type realClock struct{}
 
 func (realClock) Now() time.Time                         { return time.Now() }
 func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+// outbound dials what both the server's allow list and app a's egress.allow allow.
+func (e *Engine) outbound(a *spec.App) egress.Dialer {
+	return egress.Dialer{Policies: []egress.Policy{e.egress, a.Egress.Policy()}}
+}
+
+// outboundClient is the client of a's external checks: nil (net/http's default, proxies
+// from the environment included) unless an allow list restricts it.
+func (e *Engine) outboundClient(a *spec.App) *http.Client {
+	if d := e.outbound(a); d.Restricts() {
+		return d.Client(nil)
+	}
+	return nil
+}

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"github.com/cutover/cutover/internal/egress"
 	"io"
 	"log/slog"
 	"maps"
@@ -47,6 +48,7 @@ type rig struct {
 	driver *process.Driver
 	extra  map[string]runtime.Driver // drivers beside the process driver
 	limits Limits                    // the engine's; zero takes the defaults
+	egress egress.Policy             // the server's allow list; zero allows all
 	eng    *Engine
 	listen string
 	url    string
@@ -100,7 +102,7 @@ func (r *rig) tryOpen() error {
 	drivers := map[string]runtime.Driver{process.Name: r.driver}
 	maps.Copy(drivers, r.extra)
 	if r.eng, err = New(context.Background(), Options{Router: r.router, Drivers: drivers, Store: r.store,
-		Tick: 20 * time.Millisecond, JanitorInterval: 100 * time.Millisecond, Logger: testLogger(t), Limits: r.limits}); err != nil {
+		Tick: 20 * time.Millisecond, JanitorInterval: 100 * time.Millisecond, Logger: testLogger(t), Limits: r.limits, Egress: r.egress}); err != nil {
 		r.eng = nil
 		_ = r.router.Close(context.Background())
 		_ = r.store.Close()

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/cutover/cutover/internal/egress"
 	"log/slog"
 	"maps"
 	"regexp"
@@ -62,6 +63,10 @@ type Options struct {
 	Metrics prometheus.Registerer
 	// Limits bound the apps and the history kept; zero fields take DefaultLimits.
 	Limits Limits
+	// Egress is the server's allow list for hooks with a url, webhooks and external checks
+	// (cutover server --egress-allow); a destination must pass it and the app's
+	// egress.allow. Empty allows every host.
+	Egress egress.Policy
 }
 
 // Engine is the control plane of one machine.
@@ -75,6 +80,7 @@ type Engine struct {
 	clock   deploy.Clock
 	janitor time.Duration
 	limits  Limits
+	egress  egress.Policy
 	applyMu sync.Mutex // one Apply at a time, so MaxApps holds
 
 	mu       sync.Mutex
@@ -115,7 +121,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	}
 	e := &Engine{
 		log: opts.Logger, store: opts.Store, router: opts.Router, clock: opts.Clock, janitor: opts.JanitorInterval,
-		limits:  opts.Limits.orDefaults(),
+		limits: opts.Limits.orDefaults(), egress: opts.Egress,
 		traffic: &traffic{r: opts.Router, apps: map[string]*routed{}},
 		specs:   map[string]*spec.App{}, releases: map[string]*spec.App{},
 		active: map[string]*running{}, retired: map[string]bool{},

@@ -24,6 +24,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"time"
@@ -120,6 +121,10 @@ type Runner struct {
 	// only within the same host, so a check never wanders off to, say, a login provider: a
 	// redirect elsewhere is judged as the 3xx it is.
 	Client *http.Client
+	// Dial, if set and Client is nil, makes the connections of HTTP checks and webhook calls
+	// (redirects included), e.g. to allow only some hosts; then no proxy is used and no
+	// connection kept idle.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Env is the base environment of commands. Nil means os.Environ().
 	Env []string
 }
@@ -171,6 +176,10 @@ func (h Hook) timeout() time.Duration {
 func (r Runner) client() *http.Client {
 	if r.Client != nil {
 		return r.Client
+	}
+	if r.Dial != nil {
+		return &http.Client{CheckRedirect: sameHostRedirects, Transport: &http.Transport{
+			DialContext: r.Dial, DisableKeepAlives: true, TLSHandshakeTimeout: 10 * time.Second, ForceAttemptHTTP2: true}}
 	}
 	return &http.Client{CheckRedirect: sameHostRedirects}
 }

@@ -65,6 +65,14 @@ type App struct {
 	// Example: {checks: [{name: errors, error_rate: {max: 1}}]}
 	Analysis *Analysis `yaml:"analysis,omitempty"`
 
+	// Which hosts the server may call on this app's behalf (HTTP hooks with a url, webhooks,
+	// external checks). They run from the server's process with its network access, loopback
+	// and private addresses included, so a list here keeps a spec from reaching more.
+	//
+	// Default: any host the server can reach.
+	// Example: {allow: [hooks.example.com, 10.0.0.0/8]}
+	Egress Egress `yaml:"egress,omitempty"`
+
 	// What happens when green's observed share of production traffic over a step stays far
 	// from its weight with enough requests to tell (green got none of the sticky clients,
 	// say): the deployment says so in its events and in `cutover why`, the step does not
@@ -204,6 +212,9 @@ func (a *App) Default() {
 		a.KeepWarm = &k
 	}
 	fill(&a.DrainTimeout, defaultDrainTimeout)
+	if len(a.Egress.Allow) == 0 {
+		a.Egress.Allow = nil
+	}
 	fill(&a.SplitCheck.Policy, SplitFail)
 	fill(&a.SplitCheck.Deadline, Duration(5*time.Minute))
 }
@@ -227,6 +238,7 @@ func (a *App) Validate() error {
 	if a.Analysis != nil {
 		a.Analysis.validate(c, "analysis")
 	}
+	a.validateEgress(c)
 	c.positive("deadlines.deployment", a.Deadlines.Deployment)
 	c.positive("deadlines.approval", a.Deadlines.Approval)
 	c.positive("deadlines.hook", a.Deadlines.Hook)

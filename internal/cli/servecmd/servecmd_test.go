@@ -64,3 +64,17 @@ func TestDemoJSON(t *testing.T) {
 		t.Errorf("leftover_processes: %v, want 0", sum.Leftover)
 	}
 }
+
+// TestServerRefusesABadEgressAllow: a bad --egress-allow entry stops the server before it
+// starts anything, saying which flag and what an entry may be.
+func TestServerRefusesABadEgressAllow(t *testing.T) {
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	code := cli.Main(context.Background(), []string{"server", "--data-dir", dir, "--listen", "", "--egress-allow", "hooks.example.com,https://x.example:443"}, &out, &errb, Commands()...)
+	if code == 0 || !bytes.Contains(errb.Bytes(), []byte("--egress-allow")) || !bytes.Contains(errb.Bytes(), []byte("CIDR block")) {
+		t.Fatalf("exit %d, stderr %q: want a failure naming --egress-allow and what an entry may be", code, errb.String())
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Errorf("the data dir got %d entries; a refused flag must change nothing", len(ents))
+	}
+}

@@ -1,6 +1,7 @@
 package servecmd
 
 import (
+	"fmt"
 	"log/slog"
 	"os"
 
@@ -9,16 +10,18 @@ import (
 	"github.com/cutover/cutover/internal/apiserver"
 	"github.com/cutover/cutover/internal/authfail"
 	"github.com/cutover/cutover/internal/daemon"
+	"github.com/cutover/cutover/internal/egress"
 	"github.com/cutover/cutover/internal/engine"
 	"github.com/cutover/cutover/internal/handoff"
 )
 
 func newServerCmd() *cobra.Command {
 	var (
-		configPath string
-		cfg        daemon.Config
-		verbose    bool
-		embedded   bool
+		configPath  string
+		cfg         daemon.Config
+		verbose     bool
+		embedded    bool
+		egressAllow []string
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -71,6 +74,11 @@ gets 429, and each such burst is logged once. A token or dashboard session may h
 --max-unauth-conns-per-ip (16) connections per address and --max-unauth-conns (256) in all
 may be open without having sent an authenticated request; past either the oldest is closed.
 
+Outbound calls: HTTP hooks with a url, webhooks and external analysis checks are made from
+this process, with its network access (loopback and private addresses included).
+--egress-allow limits them to host names, "*." wildcards, IP addresses or CIDR blocks, for
+every app; an app's egress.allow can only narrow that. Default: any host.
+
 --config FILE (YAML or JSON) may set data_dir, socket, listen and docker_host; flags and
 environment variables override it.`,
 		Args: cobra.NoArgs,
@@ -93,6 +101,13 @@ environment variables override it.`,
 				if f.DockerHost != nil && !fl.Changed("docker-host") {
 					cfg.DockerHost = *f.DockerHost
 				}
+			}
+			if len(egressAllow) > 0 {
+				p, err := egress.Parse("cutover server --egress-allow", egressAllow)
+				if err != nil {
+					return fmt.Errorf("--egress-allow: %w", err)
+				}
+				cfg.Egress = p
 			}
 			// The global --socket names the server's socket too, when given.
 			if fl := cmd.Flags().Lookup("socket"); fl != nil && (fl.Changed || os.Getenv("CUTOVER_SOCKET") != "") {
@@ -131,6 +146,7 @@ environment variables override it.`,
 	f.IntVar(&cfg.Limits.MaxApps, "max-apps", engine.DefaultLimits.MaxApps, "apps the server holds; applying one more is refused (409) until one is deleted")
 	f.IntVar(&cfg.Limits.KeepDeployments, "keep-deployments", engine.DefaultLimits.KeepDeployments, "deployments kept per app, with their events; older ones are deleted as a new one starts (the one in progress and the newest success always stay)")
 	f.IntVar(&cfg.Limits.KeepReleases, "keep-releases", engine.DefaultLimits.KeepReleases, "releases kept per app besides those a kept deployment names; older ones are deleted as a deployment starts")
+	f.StringSliceVar(&egressAllow, "egress-allow", nil, `hosts hooks with a url, webhooks and external checks may reach, for every app: names, "*." wildcards, IPs or CIDRs, comma-separated or repeated (default: any host)`)
 	f.BoolVarP(&verbose, "verbose", "v", false, "log debug detail")
 	f.BoolVar(&embedded, "embedded-router", false, "run the router inside the server (traffic then stops with it) instead of as its own process")
 	return cmd
