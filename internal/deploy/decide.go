@@ -181,7 +181,7 @@ func (d *decision) enterStep(i int) {
 	}
 	d.s.StepReachedAt = d.now
 	d.s.BakeDone, d.s.Approved = false, false
-	d.s.SplitOffSince, d.s.SplitNote = time.Time{}, ""
+	d.s.SplitOffSince, d.s.SplitNote, d.s.SplitRebalancedAt = time.Time{}, "", time.Time{}
 	d.s.Tracker = analysis.Tracker{}
 	if a := d.s.Plan.Analysis; a != nil {
 		d.s.NextAnalysisAt = d.now.Add(a.Interval)

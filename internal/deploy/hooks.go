@@ -63,6 +63,9 @@ func Ensure(s State) []Action {
 		} else {
 			acts = append(acts, Action{Kind: ActEnsureGreen, Count: s.Plan.Instances}, Action{Kind: ActRoute, Weight: s.Weight})
 		}
+		if s.RebalanceGen > 0 && s.Phase == PhaseShifting {
+			acts = append(acts, Action{Kind: ActRebalance, Gen: s.RebalanceGen})
+		}
 	case PhaseSucceeded:
 		acts = append(acts, Action{Kind: ActPromote})
 	case PhaseRolledBack, PhaseFailed, PhaseAborted:

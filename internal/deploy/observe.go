@@ -92,6 +92,8 @@ const (
 	ActScaleBlue ActionKind = "scale_blue"
 	// ActEnsureBlue: Count blue instances run again (a rolling update going back).
 	ActEnsureBlue ActionKind = "ensure_blue"
+	// ActRebalance: the router has re-balanced the app's cohorts at generation Gen.
+	ActRebalance ActionKind = "rebalance"
 )
 
 // Action is one effect to make so.
@@ -100,6 +102,7 @@ type Action struct {
 	Count  int
 	Weight int
 	Hook   *HookWait
+	Gen    int64
 }
 
 // Event is one recorded transition with its reason and evidence.

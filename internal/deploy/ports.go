@@ -37,6 +37,9 @@ type Traffic interface {
 	Health(app string) map[string]Health
 	// Split counts production requests per version since t.
 	Split(app string, since time.Time) Split
+	// Rebalance gives the returning clients of app that are not in green's cohort new
+	// cohort buckets, once per generation gen: a gen not above the last one changes nothing.
+	Rebalance(app string, gen int64) error
 }
 
 // Analyzer judges green against blue over the window.

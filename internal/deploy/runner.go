@@ -116,7 +116,7 @@ func (r *Runner) observe(ctx context.Context, s State, w *world, h *hookSet, cmd
 			res := r.Analyzer.Evaluate(ctx, s.App, a.Window, a.MinRequests)
 			o.Analysis = &res
 		}
-		sp := r.Traffic.Split(s.App, s.StepReachedAt)
+		sp := r.Traffic.Split(s.App, s.splitSince())
 		o.Split = &sp
 	}
 	return o
@@ -152,6 +152,8 @@ func (w *world) perform(ctx context.Context, s State, acts []Action, h *hookSet)
 			}
 		case ActScaleBlue:
 			err = w.r.Fleet.Scale(ctx, s.App, s.Plan.BlueVersion, a.Count)
+		case ActRebalance:
+			err = w.r.Traffic.Rebalance(s.App, a.Gen)
 		case ActEnsureBlue:
 			if _, err = w.r.Fleet.Ensure(ctx, s.App, s.Plan.BlueVersion, a.Count); err == nil {
 				err = w.route(ctx, s, Action{Kind: ActRoute, Weight: 0})

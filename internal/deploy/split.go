@@ -23,8 +23,13 @@ func (d *decision) checkSplit(sp *Split) bool {
 	case off && s.SplitOffSince.IsZero():
 		s.SplitOffSince, s.SplitNote = d.now, msg
 		then := fmt.Sprintf("the step fails if it stays so for %s", s.splitDeadline())
-		if s.Plan.SplitWait {
+		switch {
+		case s.Plan.SplitWait:
 			then = "waiting for it to right itself (split_check.policy wait)"
+		case s.Plan.SplitRebalance && s.SplitRebalancedAt.IsZero():
+			s.SplitRebalancedAt = d.now
+			s.RebalanceGen = max(d.now.Unix(), s.RebalanceGen+1)
+			then = fmt.Sprintf("re-balancing the cohorts: clients not in green's cohort are split again, and the step fails if the split stays off for %s", s.splitDeadline())
 		}
 		d.record("step %d (%s): %s; %s", s.Step+1, pct(s.Weight), msg, then)
 	case off:
@@ -34,7 +39,11 @@ func (d *decision) checkSplit(sp *Split) bool {
 		d.record("step %d (%s): %s", s.Step+1, pct(s.Weight), msg)
 	}
 	if !s.SplitOffSince.IsZero() && !s.Plan.SplitWait && !d.now.Before(s.SplitOffSince.Add(s.splitDeadline())) {
-		d.fail("step %d (%s): %s, for %s", s.Step+1, pct(s.Weight), s.SplitNote, s.splitDeadline())
+		after := ""
+		if !s.SplitRebalancedAt.IsZero() {
+			after = ", after re-balancing the cohorts"
+		}
+		d.fail("step %d (%s): %s, for %s%s", s.Step+1, pct(s.Weight), s.SplitNote, s.splitDeadline(), after)
 		return true
 	}
 	return false

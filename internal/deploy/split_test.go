@@ -109,3 +109,74 @@ func TestSplitBackInRangeClears(t *testing.T) {
 		t.Fatalf("step %d after the split righted itself and the bake passed, want 1 (reason %q)", m.s.Step, m.s.Reason)
 	}
 }
+
+func hasGen(acts []Action, kind ActionKind, gen int64) bool {
+	for _, a := range acts {
+		if a.Kind == kind && a.Gen == gen {
+			return true
+		}
+	}
+	return false
+}
+
+// TestSplitCheckRebalancesThenFails: under policy rebalance (the default) the first off split
+// of a step asks the router to re-balance once (a generation in the actions from then on),
+// the split is judged from the re-balance, a split back in range lets the step go on, and
+// one still off at the deadline fails the step saying it re-balanced first.
+func TestSplitCheckRebalancesThenFails(t *testing.T) {
+	p := analysisPlan()
+	p.SplitRebalance = true
+	m := atFirstStep(t, p)
+	m.advance(5 * time.Second)
+	acts := m.decide(Observation{Green: healthy(2), Split: sixteenOffBalance(11480)})
+	gen := m.s.RebalanceGen
+	if gen <= 0 || !m.s.SplitRebalancedAt.Equal(m.now) || !hasGen(acts, ActRebalance, gen) {
+		t.Fatalf("no re-balance asked: gen %d at %v, actions %+v", gen, m.s.SplitRebalancedAt, acts)
+	}
+	if !strings.Contains(m.s.Reason, "none in green's cohort; re-balancing the cohorts") {
+		t.Fatalf("reason %q does not say it re-balances", m.s.Reason)
+	}
+	if m.s.splitSince() != m.now {
+		t.Fatal("the split is not judged from the re-balance")
+	}
+	// Still off: no second re-balance in this step, the same generation kept in the actions.
+	for i := 0; i < 5; i++ {
+		m.advance(30 * time.Second)
+		acts = m.decide(Observation{Green: healthy(2), Split: sixteenOffBalance(5000)})
+		if m.s.RebalanceGen != gen || !hasGen(acts, ActRebalance, gen) {
+			t.Fatalf("re-balanced again within the step: gen %d → %d", gen, m.s.RebalanceGen)
+		}
+	}
+	m.advance(DefaultSplitDeadline)
+	m.decide(Observation{Green: healthy(2), Split: sixteenOffBalance(20000)})
+	m.wantPhase(PhaseRolledBack)
+	if !strings.Contains(m.s.Reason, "none in green's cohort, for 5m0s, after re-balancing the cohorts") {
+		t.Fatalf("rollback reason %q", m.s.Reason)
+	}
+}
+
+// TestSplitCheckRebalanceThatWorksLetsTheStepGoOn: after a re-balance the split is back in
+// range and the step advances as usual.
+func TestSplitCheckRebalanceThatWorksLetsTheStepGoOn(t *testing.T) {
+	p := analysisPlan()
+	p.SplitRebalance = true
+	m := atFirstStep(t, p)
+	m.advance(5 * time.Second)
+	m.decide(Observation{Green: healthy(2), Split: sixteenOffBalance(11480)})
+	m.advance(10 * time.Second)
+	ok := &AnalysisResult{Verdict: analysis.Pass, Evidence: []string{"errors: 0%"}}
+	m.decide(Observation{Green: healthy(2), Analysis: ok, Split: &Split{Green: 120, Total: 1100}})
+	if !m.s.SplitOffSince.IsZero() || !strings.Contains(m.all[len(m.all)-1].Message, "back in range") {
+		t.Fatalf("split not back in range: %q", m.all[len(m.all)-1].Message)
+	}
+	for i := 0; i < 20 && m.s.Step == 0 && !m.s.Phase.Terminal(); i++ {
+		m.advance(5 * time.Second)
+		m.decide(Observation{Green: healthy(2), Analysis: ok, Split: &Split{Green: 120, Total: 1100}})
+	}
+	if m.s.Step != 1 {
+		t.Fatalf("the step did not go on after the re-balance: step %d, %s: %s", m.s.Step, m.s.Phase, m.s.Reason)
+	}
+	if m.s.SplitRebalancedAt != (time.Time{}) {
+		t.Error("the next step starts with the re-balance of the last one")
+	}
+}

@@ -96,6 +96,18 @@ type Plan struct {
 	// deadline, saying why.
 	SplitDeadline time.Duration `json:"split_deadline,omitempty"`
 	SplitWait     bool          `json:"split_wait,omitempty"`
+	// SplitRebalance re-balances the cohorts once per step when the split is first found
+	// off (clients not in green's cohort are split again), then fails at SplitDeadline.
+	SplitRebalance bool `json:"split_rebalance,omitempty"`
+}
+
+// splitSince is when the split of the current step is counted from: the step's start, or its
+// re-balance.
+func (s *State) splitSince() time.Time {
+	if s.SplitRebalancedAt.After(s.StepReachedAt) {
+		return s.SplitRebalancedAt
+	}
+	return s.StepReachedAt
 }
 
 // DefaultSplitDeadline is how long a step waits for a split that stays off before it fails.
@@ -156,6 +168,10 @@ type State struct {
 	// step (zero while it is in range), and SplitNote says how.
 	SplitOffSince time.Time `json:"split_off_since,omitzero"`
 	SplitNote     string    `json:"split_note,omitempty"`
+	// SplitRebalancedAt is when this step re-balanced the cohorts (zero: not yet); the split
+	// is judged from then on. RebalanceGen is the generation last asked of the router.
+	SplitRebalancedAt time.Time `json:"split_rebalanced_at,omitzero"`
+	RebalanceGen      int64     `json:"rebalance_gen,omitempty"`
 	// Reason is why the deployment is where it is: the last transition with its evidence.
 	Reason string `json:"reason"`
 	// Evidence is the last analysis outcome, for `why`.

@@ -21,6 +21,7 @@ func planFor(a *spec.App, blue, green string) deploy.Plan {
 		// loosely and only over a fair number of requests.
 		SplitTolerance: 10, SplitMinRequests: 500,
 		SplitDeadline: a.SplitCheck.Deadline.Duration(), SplitWait: a.SplitCheck.Policy == spec.SplitWait,
+		SplitRebalance: a.SplitCheck.Policy == spec.SplitRebalance,
 	}
 	if a.KeepWarm != nil {
 		p.KeepWarm = a.KeepWarm.Duration()

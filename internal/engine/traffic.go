@@ -26,6 +26,7 @@ type routed struct {
 	spec        *spec.App
 	blue, green []deploy.Endpoint
 	weight      int
+	rebalance   int64 // the cohorts' re-balance generation (router.App.Rebalance)
 }
 
 // setSpec (re)declares an app's routes; its pools are kept.
@@ -35,7 +36,7 @@ func (t *traffic) setSpec(a *spec.App) error {
 	prev := t.apps[a.Name]
 	next := &routed{spec: a}
 	if prev != nil {
-		next.blue, next.green, next.weight = prev.blue, prev.green, prev.weight
+		next.blue, next.green, next.weight, next.rebalance = prev.blue, prev.green, prev.weight, prev.rebalance
 	}
 	t.apps[a.Name] = next
 	if err := t.apply(); err != nil {
@@ -131,6 +132,27 @@ func (t *traffic) Route(app string, blue, green []deploy.Endpoint, weight int) e
 	return nil
 }
 
+// Rebalance asks the router to split app's clients outside green's cohort again, once per
+// generation.
+func (t *traffic) Rebalance(app string, gen int64) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	a := t.apps[app]
+	if a == nil {
+		return errNoApp(app)
+	}
+	if gen <= a.rebalance {
+		return nil
+	}
+	prev := a.rebalance
+	a.rebalance = gen
+	if err := t.apply(); err != nil {
+		a.rebalance = prev
+		return err
+	}
+	return nil
+}
+
 // apply builds the whole table from every app and hands it to the router.
 func (t *traffic) apply() error {
 	var tbl router.Table
@@ -150,7 +172,7 @@ func (t *traffic) apply() error {
 		a := t.apps[n]
 		s := a.spec
 		ra := router.App{
-			Name: n, TestListener: s.TestListener, GreenWeight: a.weight,
+			Name: n, TestListener: s.TestListener, GreenWeight: a.weight, Rebalance: a.rebalance,
 			Blue: pool(a.blue), Green: pool(a.green),
 			Health: &router.HealthCheck{
 				Path: s.Health.Path, Interval: router.Duration(s.Health.Interval), Timeout: router.Duration(s.Health.Timeout),

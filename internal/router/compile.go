@@ -44,6 +44,7 @@ type appRoute struct {
 	weight      int // green, in basis points
 	override    Override
 	bucketName  string // sticky cohort cookie
+	rebalance   int64  // App.Rebalance: older cookies on blue's side get a new bucket
 	limits      Limits
 	cohort      cohortSeq // buckets for new clients; its counter outlives the snapshot
 	seen        *seen     // buckets of returning clients at this weight
@@ -78,7 +79,7 @@ func compile(t Table, next, prev map[string]*backend) (*snapshot, error) {
 		limits, override := a.withDefaults()
 		ar := &appRoute{
 			name: a.Name, weight: a.GreenWeight, override: override, limits: limits,
-			bucketName: "cutover-bucket-" + a.Name,
+			bucketName: "cutover-bucket-" + a.Name, rebalance: a.Rebalance,
 			cohort:     cohortSeq{n: new(atomic.Uint64)}, seen: new(seen),
 			blue:  pool{role: "blue", version: a.Blue.Version, backends: backends(a.Name, a.Blue, next, prev)},
 			green: pool{role: "green", version: a.Green.Version, backends: backends(a.Name, a.Green, next, prev)},

@@ -26,9 +26,12 @@ type h1writer struct {
 	num        [128]byte // formats numbers and the cohort cookie without allocating
 	cookie     string    // the cohort cookie's name, when one is to be set
 	bucket     int
+	gen        int64 // the app's re-balance generation the cookie carries
 }
 
-func (w *h1writer) setBucketCookie(name string, bucket int) { w.cookie, w.bucket = name, bucket }
+func (w *h1writer) setBucketCookie(name string, bucket int, gen int64) {
+	w.cookie, w.bucket, w.gen = name, bucket, gen
+}
 
 var _ interface {
 	http.ResponseWriter
@@ -93,7 +96,7 @@ func (w *h1writer) writeHead(code int, up http.Header) {
 	}
 	if w.cookie != "" {
 		_, _ = bw.WriteString("Set-Cookie: ")
-		_, _ = bw.Write(appendBucketCookie(w.num[:0], w.cookie, w.bucket)) // grows past num only for a long app name
+		_, _ = bw.Write(appendBucketCookie(w.num[:0], w.cookie, w.bucket, w.gen)) // grows past num only for a long app name
 		_, _ = bw.WriteString("\r\n")
 	}
 	conn := up["Connection"]

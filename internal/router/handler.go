@@ -59,9 +59,9 @@ func (h *listenerHandler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	if ch.setBucket >= 0 {
 		if bs, ok := w.(bucketSetter); ok {
-			bs.setBucketCookie(app.bucketName, ch.setBucket)
+			bs.setBucketCookie(app.bucketName, ch.setBucket, app.rebalance)
 		} else {
-			w.Header().Add("Set-Cookie", bucketCookie(app.bucketName, ch.setBucket))
+			w.Header().Add("Set-Cookie", bucketCookie(app.bucketName, ch.setBucket, app.rebalance))
 		}
 	}
 	px := proxy{r: h.r, snap: snap, app: app, pool: p, w: w, req: req, start: start}

@@ -92,7 +92,10 @@ func (a *appRoute) choose(r *http.Request, test bool) choice {
 	case a.weight >= WeightScale:
 		return choice{pool: &a.green, other: &a.blue, setBucket: -1}
 	}
-	bucket, ok := cookieBucket(r, a.bucketName)
+	bucket, gen, ok := cookieBucket(r, a.bucketName)
+	if ok && gen < a.rebalance && bucket >= a.weight {
+		ok = false // re-balanced: split again by the sequence
+	}
 	set := -1
 	if ok {
 		a.seen.mark(bucket)
@@ -120,17 +123,24 @@ func (a *appRoute) forced(r *http.Request) *pool {
 	return nil
 }
 
-// cookieBucket reads the sticky bucket cookie; a missing or malformed one reports !ok.
-func cookieBucket(r *http.Request, name string) (int, bool) {
+// cookieBucket reads the sticky bucket cookie, "BUCKET" or "BUCKET.GEN" (GEN: the app's
+// re-balance generation when it was set); a missing or malformed one reports !ok.
+func cookieBucket(r *http.Request, name string) (bucket int, gen int64, ok bool) {
 	v, ok := cookieValue(r, name)
 	if !ok {
-		return 0, false
+		return 0, 0, false
 	}
-	n, err := strconv.Atoi(v)
+	b, g, dotted := strings.Cut(v, ".")
+	n, err := strconv.Atoi(b)
 	if err != nil || n < 0 || n >= WeightScale {
-		return 0, false
+		return 0, 0, false
 	}
-	return n, true
+	if dotted {
+		if gen, err = strconv.ParseInt(g, 10, 64); err != nil || gen < 0 {
+			return 0, 0, false
+		}
+	}
+	return n, gen, true
 }
 
 // cookieValue finds one cookie without parsing (and allocating) all of them.
@@ -150,19 +160,23 @@ func cookieValue(r *http.Request, name string) (string, bool) {
 }
 
 // bucketCookie is the Set-Cookie value that pins a client to its cohort for a day.
-func bucketCookie(name string, bucket int) string {
-	return string(appendBucketCookie(nil, name, bucket))
+func bucketCookie(name string, bucket int, gen int64) string {
+	return string(appendBucketCookie(nil, name, bucket, gen))
 }
 
-func appendBucketCookie(b []byte, name string, bucket int) []byte {
+func appendBucketCookie(b []byte, name string, bucket int, gen int64) []byte {
 	b = append(b, name...)
 	b = append(b, '=')
 	b = strconv.AppendInt(b, int64(bucket), 10)
+	if gen > 0 {
+		b = append(b, '.')
+		b = strconv.AppendInt(b, gen, 10)
+	}
 	return append(b, "; Path=/; Max-Age=86400; HttpOnly; SameSite=Lax"...)
 }
 
 // bucketSetter is a ResponseWriter that writes the cohort cookie itself (the HTTP/1.1 fast
 // path), sparing a string and a header slice per response.
 type bucketSetter interface {
-	setBucketCookie(name string, bucket int)
+	setBucketCookie(name string, bucket int, gen int64)
 }

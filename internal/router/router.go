@@ -203,7 +203,7 @@ func (r *Router) keepCohorts(next *snapshot) {
 		}
 		r.cohorts[name] = c
 		a.cohort = cohortSeq{n: c, offset: r.opts.CohortOffset}
-		if p := prev.apps[name]; p != nil && p.weight == a.weight && p.green.version == a.green.version {
+		if p := prev.apps[name]; p != nil && p.weight == a.weight && p.green.version == a.green.version && p.rebalance == a.rebalance {
 			a.seen = p.seen
 		}
 	}

@@ -43,6 +43,12 @@ type App struct {
 	// GreenWeight is green's share of production traffic in basis points: 0 to 10000
 	// (10000 = 100%, 1 = 0.01%).
 	GreenWeight int `json:"green_weight"`
+	// Rebalance, when set (a generation, by convention the Unix time the engine asked), gives
+	// a new cohort bucket to every returning client whose cookie was set under an older
+	// generation and whose bucket is on blue's side: the clients green has not served are
+	// split again by the fair sequence, green's keep theirs. Cookies set from then on carry
+	// the generation. 0: never.
+	Rebalance int64 `json:"rebalance,omitempty"`
 	// Override lets testers force a version with a header or cookie.
 	Override Override `json:"override"`
 	// Health configures active probes for this app's instances; nil means no active probes

@@ -142,6 +142,9 @@ func (v *validator) app(path string, a *App) {
 	if a.GreenWeight < 0 || a.GreenWeight > WeightScale {
 		p.add(path+".green_weight", "%d must be between 0 and %d (basis points)", a.GreenWeight, WeightScale)
 	}
+	if a.Rebalance < 0 {
+		p.add(path+".rebalance", "%d must not be negative (a generation; 0 for none)", a.Rebalance)
+	}
 	if a.GreenWeight > 0 && len(a.Green.Instances) == 0 {
 		p.add(path+".green_weight", "is %d but the green pool has no instances", a.GreenWeight)
 	}

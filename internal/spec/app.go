@@ -76,10 +76,11 @@ type App struct {
 	// What happens when green's observed share of production traffic over a step stays far
 	// from its weight with enough requests to tell (green got none of the sticky clients,
 	// say): the deployment says so in its events and in `cutover why`, the step does not
-	// advance, and then, by policy, it fails the step after the deadline (rolling back) or
+	// advance, and then, by policy, it re-balances the cohorts once and fails the step if the
+	// split is still off after the deadline (rolling back), fails it after the deadline, or
 	// keeps waiting, up to deadlines.deployment.
 	//
-	// Default: {policy: fail, deadline: 5m}
+	// Default: {policy: rebalance, deadline: 5m}
 	// Example: {policy: wait}
 	SplitCheck SplitCheck `yaml:"split_check"`
 
@@ -154,14 +155,18 @@ type Deadlines struct {
 
 // SplitCheck says what a step does when its traffic split stays off its weight.
 type SplitCheck struct {
-	// fail: the step fails once green's share has been off for the deadline; wait: it keeps
-	// waiting for the share to right itself (the deployment's deadline still ends it).
+	// rebalance: the first time green's share is found off in a step, the clients not in
+	// green's cohort (those green has not served) get new cohort buckets, so the fair split
+	// sends its share of them to green; the split is judged again from then on, and the
+	// step fails if it is still off when the deadline has passed since it was first found
+	// off. fail: the step fails once green's share has been off for the deadline. wait: it
+	// keeps waiting for the share to right itself (the deployment's deadline still ends it).
 	//
-	// Default: fail
+	// Default: rebalance
 	// Example: wait
 	Policy string `yaml:"policy,omitempty"`
 
-	// How long green's share may stay off before the step fails (policy fail).
+	// How long green's share may stay off before the step fails (policies rebalance, fail).
 	//
 	// Default: 5m
 	// Example: 2m
@@ -170,8 +175,9 @@ type SplitCheck struct {
 
 // Split check policies.
 const (
-	SplitFail = "fail"
-	SplitWait = "wait"
+	SplitRebalance = "rebalance"
+	SplitFail      = "fail"
+	SplitWait      = "wait"
 )
 
 // Defaults of the top-level fields.
@@ -215,7 +221,7 @@ func (a *App) Default() {
 	if len(a.Egress.Allow) == 0 {
 		a.Egress.Allow = nil
 	}
-	fill(&a.SplitCheck.Policy, SplitFail)
+	fill(&a.SplitCheck.Policy, SplitRebalance)
 	fill(&a.SplitCheck.Deadline, Duration(5*time.Minute))
 }
 
@@ -246,8 +252,8 @@ func (a *App) Validate() error {
 		c.add("keep_warm", "must not be negative, got %s", *a.KeepWarm)
 	}
 	c.positive("drain_timeout", a.DrainTimeout)
-	if p := a.SplitCheck.Policy; p != SplitFail && p != SplitWait {
-		c.add("split_check.policy", "%q is not a policy: use %q or %q", clip(p), SplitFail, SplitWait)
+	if p := a.SplitCheck.Policy; p != SplitRebalance && p != SplitFail && p != SplitWait {
+		c.add("split_check.policy", "%q is not a policy: use %q, %q or %q", clip(p), SplitRebalance, SplitFail, SplitWait)
 	}
 	c.positive("split_check.deadline", a.SplitCheck.Deadline)
 	return c.err()

@@ -201,7 +201,7 @@ hooks:
 		{desc: "durations", src: valid + "keep_warm: -1m\ndrain_timeout: -1s\ndeadlines: {deployment: -1h, approval: soon}\nhealth: {timeout: 1 s, startup_grace: -1s, path: healthz}\n",
 			want: []string{"keep_warm@7", "drain_timeout@8", "deadlines.deployment@9", "deadlines.approval~not a duration@9",
 				"health.timeout~not a duration@10", "health.startup_grace@10", "health.path@10"}},
-		{desc: "split check", src: valid + "split_check: {policy: rebalance, deadline: -1m}\n",
+		{desc: "split check", src: valid + "split_check: {policy: shuffle, deadline: -1m}\n",
 			want: []string{"split_check.policy~not a policy@7", "split_check.deadline@7"}},
 		{desc: "merge of something that is not a mapping", src: valid + "health: {<<: [1, 2]}\n", want: []string{"health~<< must merge@7"}},
 		{desc: "a mapping that merges itself", src: valid + "health: &h {<<: *h}\n", want: []string{"health~<< must merge@7"}},
