@@ -80,7 +80,7 @@ func compile(t Table, next, prev map[string]*backend) (*snapshot, error) {
 		ar := &appRoute{
 			name: a.Name, weight: a.GreenWeight, override: override, limits: limits,
 			bucketName: "cutover-bucket-" + a.Name, rebalance: a.Rebalance,
-			cohort:     cohortSeq{n: new(atomic.Uint64)}, seen: new(seen),
+			cohort: cohortSeq{n: new(atomic.Uint64)}, seen: new(seen),
 			blue:  pool{role: "blue", version: a.Blue.Version, backends: backends(a.Name, a.Blue, next, prev)},
 			green: pool{role: "green", version: a.Green.Version, backends: backends(a.Name, a.Green, next, prev)},
 		}
