@@ -74,6 +74,14 @@ install_chromium() {
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 }
 
+# The multi-router test (test/multirouter) creates network namespaces with ip from iproute2,
+# as root (which CI is); it fails without them.
+install_iproute2() {
+  command -v ip >/dev/null && return
+  step "apt-get install iproute2 (for the multi-router namespace test)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null
+}
+
 # The AWS providers' tests (internal/provider/aws*) run against a real moto_server on
 # 127.0.0.1 and never skip; say so at once when it is missing instead of failing deep inside.
 moto_server_check() {
@@ -88,6 +96,7 @@ moto_server_check() {
 unit() {
   docker_engine
   install_chromium
+  install_iproute2
   moto_server_check
   step "go test -race"
   go test -race -count=1 -timeout 15m ./...

@@ -21,6 +21,9 @@
 //	GET    /api/v1/events?app=                  text/event-stream of Notice (all apps, or one)
 //	GET    /api/v1/deployments/{id}/events      text/event-stream of Notice for one deployment
 //	GET    /api/v1/whoami                       WhoAmI: the caller's role
+//	GET    /api/v1/router/table?epoch=&version=&wait=   RouterTable, when it differs (long poll)
+//	POST   /api/v1/router/report                RouterReport -> 204 (a following router's counters)
+//	GET    /api/v1/routers                      []RouterInfo: the routers serving the server's table
 //	GET    /api/openapi.json                    the OpenAPI 3 document of all of the above
 //	GET    /metrics                             Prometheus
 //

@@ -62,6 +62,9 @@ var _ Signals = (*router.Router)(nil)
 type Options struct {
 	Engine Engine
 	Router Signals
+	// Routers, if set, lets routers follow the server (GET /api/v1/router/table, POST
+	// /api/v1/router/report) and lists them (GET /api/v1/routers).
+	Routers Routers
 	// Token is required as "Authorization: Bearer <token>" on every request not marked
 	// local. An empty Token lets only local requests in.
 	Token string
@@ -96,6 +99,7 @@ type Failures interface {
 type server struct {
 	eng     Engine
 	signals Signals
+	routers Routers
 	token   []byte
 	// readOnly is the viewer's token; empty when there is none.
 	readOnly []byte
@@ -117,7 +121,7 @@ func New(opts Options) http.Handler {
 }
 
 func newServer(opts Options) *server {
-	s := &server{eng: opts.Engine, signals: opts.Router, token: []byte(opts.Token), readOnly: []byte(opts.ReadOnlyToken), log: opts.Logger,
+	s := &server{eng: opts.Engine, signals: opts.Router, routers: opts.Routers, token: []byte(opts.Token), readOnly: []byte(opts.ReadOnlyToken), log: opts.Logger,
 		metrics: opts.Metrics, sessions: opts.Sessions, failures: opts.Failures, authed: opts.Authenticated, mux: http.NewServeMux(), ping: 15 * time.Second,
 		recheck: time.Second}
 	s.streams = streams{max: opts.MaxStreams, open: map[string]int{}}

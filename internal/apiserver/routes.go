@@ -67,6 +67,10 @@ func routeTable() []route {
 			query: []param{{name: "app", desc: "only this app's notices"}}, viewer: true, handle: (*server).events},
 		{method: "GET", path: "/api/v1/deployments/{id}/events", summary: "One deployment's notices: its recorded events, then live ones until it ends", status: 200, resp: api.Notice{}, media: mediaEvents, viewer: true, handle: (*server).deploymentEvents},
 		{method: "GET", path: "/api/v1/whoami", summary: "The caller's role: admin (every route) or viewer (the read-only token: only the routes that change nothing)", status: 200, resp: api.WhoAmI{}, viewer: true, handle: (*server).whoami},
+		{method: "GET", path: "/api/v1/router/table", summary: "The routing table for routers following this server (cutover router --follow): answered when it differs from epoch/version, or after wait (long poll)", status: 200, resp: api.RouterTable{},
+			query: []param{{name: "epoch", desc: "the epoch of the table the router serves"}, {name: "version", desc: "its version"}, {name: "wait", desc: "how long to wait for another table, up to 60s (default 0)"}}, handle: (*server).routerTable},
+		{method: "POST", path: "/api/v1/router/report", summary: "A following router's table version and counters per instance (sent every second)", reqJSON: api.RouterReport{}, status: 204, handle: (*server).routerReport},
+		{method: "GET", path: "/api/v1/routers", summary: "The routers serving this server's table: its own and those following it, with their table version, lag and last report", status: 200, resp: []api.RouterInfo{}, viewer: true, handle: (*server).listRouters},
 		{method: "GET", path: "/api/openapi.json", summary: "This document", status: 200, viewer: true, handle: (*server).openAPI},
 		{method: "GET", path: "/metrics", summary: "Prometheus metrics", status: 200, media: mediaText, viewer: true, handle: (*server).serveMetrics},
 	}

@@ -32,6 +32,10 @@ var rules = []struct {
 		"the provider ports stand alone and know no implementation"},
 	{"router", []string{"provider", "provider/awsalb", "provider/awsecs", "provider/awscw"},
 		"the AWS SDK stays off the router's request path"},
+	{"routerfollow", []string{"engine", "deploy", "store", "daemon", "runtime", "spec", "apiserver", "provider"},
+		"a following router is data plane only: it knows its server through the API"},
+	{"routerhub", []string{"engine", "deploy", "store", "daemon", "runtime", "spec"},
+		"the hub only versions tables and adds counters"},
 	{"web", []string{"engine", "router", "deploy", "store", "daemon", "runtime", "apiserver", "spec"},
 		"the dashboard sees the server only through the API"},
 }

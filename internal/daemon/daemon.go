@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/cutover/cutover/internal/routerhub"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -81,7 +82,10 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	defer dp.close() // after the engine stops: an embedded router drains; a router process keeps serving
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	eng, err := engine.New(ctx, engine.Options{Router: dp.router, Served: dp.served, Drivers: drivers, Store: st, Logger: log, Metrics: reg, Limits: cfg.Limits, Egress: cfg.Egress})
+	// The hub versions every table for routers following this server and adds their
+	// counters to the local router's signals.
+	hub := routerhub.New(dp.router, nil)
+	eng, err := engine.New(ctx, engine.Options{Router: hub, Served: dp.served, Drivers: drivers, Store: st, Logger: log, Metrics: reg, Limits: cfg.Limits, Egress: cfg.Egress})
 	if err != nil {
 		return fmt.Errorf("start the engine: %w", err)
 	}
@@ -93,7 +97,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 
 	fails := authfail.New(authfail.Options{Delay: cfg.AuthFailDelay, Limit: cfg.AuthFailLimit, Logger: log})
 	dash := web.New(web.Options{AdminToken: tok.admin, ViewerToken: tok.readOnly, Logger: log, Failures: fails})
-	handler := dash.Handler(apiserver.New(apiserver.Options{Engine: eng, Router: dp.signals, Token: tok.admin, ReadOnlyToken: tok.readOnly, Logger: log,
+	handler := dash.Handler(apiserver.New(apiserver.Options{Engine: eng, Router: hub, Routers: hub, Token: tok.admin, ReadOnlyToken: tok.readOnly, Logger: log,
 		Metrics: promhttp.HandlerFor(prometheus.Gatherers{reg, dp.gather}, promhttp.HandlerOpts{}), Sessions: dash, Failures: fails, MaxStreams: cfg.MaxStreamsPerToken,
 		Authenticated: authenticated}))
 

@@ -11,7 +11,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/cutover/cutover/internal/apiserver"
 	"github.com/cutover/cutover/internal/engine"
 	"github.com/cutover/cutover/internal/router"
 	"github.com/cutover/cutover/internal/routerctl"
@@ -21,10 +20,9 @@ import (
 // dataPlane is the router the engine drives: the router process (the default) or, without
 // a RouterExe, a router inside this process.
 type dataPlane struct {
-	router  engine.Router
-	signals apiserver.Signals
-	served  router.Table        // what it serves now, for the engine's restore
-	gather  prometheus.Gatherer // its metrics, served with the server's
+	router engine.Router
+	served router.Table        // what it serves now, for the engine's restore
+	gather prometheus.Gatherer // its metrics, served with the server's
 	// watch, for a router process, restarts it if it dies and pushes the engine's table.
 	watch func(ctx context.Context, resync func() error)
 	close func()
@@ -48,7 +46,7 @@ func startDataPlane(ctx context.Context, cfg Config, log *slog.Logger) (*dataPla
 	}
 	// c holds duplicates of the router's listening sockets; watch restarts a router that
 	// died with them, so the kernel queues connections meanwhile (routerctl.Supervisor).
-	dp := &dataPlane{router: c, signals: c, served: served, gather: c, close: c.Close}
+	dp := &dataPlane{router: c, served: served, gather: c, close: c.Close}
 	dp.watch = c.Run
 	return dp, nil
 }
@@ -69,7 +67,7 @@ func embeddedRouter(cfg Config, log *slog.Logger) (*dataPlane, error) {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(signals.NewCollector(rt))
-	return &dataPlane{router: rt, signals: rt, served: rt.Table(), gather: reg,
+	return &dataPlane{router: rt, served: rt.Table(), gather: reg,
 		watch: func(context.Context, func() error) {}, close: closeRouter}, nil
 }
 

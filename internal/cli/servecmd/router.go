@@ -22,18 +22,20 @@ import (
 
 	"github.com/cutover/cutover/internal/router"
 	"github.com/cutover/cutover/internal/routerctl"
+	"github.com/cutover/cutover/internal/routerfollow"
 	"github.com/cutover/cutover/internal/signals"
 )
 
 func newRouterCmd() *cobra.Command {
 	var (
 		tablePath, statePath, metricsAddr, pprofAddr, dataDir string
+		follow                                                routerfollow.Options
 		drain                                                 time.Duration
 		procs                                                 int
 		verbose                                               bool
 	)
 	cmd := &cobra.Command{
-		Use:   "router (--data-dir DIR | --table FILE)",
+		Use:   "router (--data-dir DIR | --table FILE | --follow URL --token T)",
 		Short: "Run the data plane: the process that holds the listeners and moves traffic",
 		Long: `Run the router, the data plane, as its own process.
 
@@ -41,6 +43,15 @@ With --data-dir DIR it is the router of a cutover server: ` + "`cutover server`"
 when none runs, so you rarely type this. It serves the last table saved in
 DIR/router-table.json and takes new tables from the server over DIR/router.sock (0600). It
 keeps serving, with the last split, while the server is down or restarting.
+
+With --follow URL --token T it is one more router of the cutover server at URL, on another
+host: it waits for each new table over the API (a long poll resumed by version), serves it
+with instance addresses on a loopback host rewritten to --upstream-host (default: the host
+of URL; the instances must listen where this host reaches them) and listener hosts to
+--bind when given, and reports its counters every second, so the server's analysis and
+split check judge the sum of every router's traffic. It keeps serving its last table while
+the server is down (and, with --state, across its own restarts). ` + "`GET /api/v1/routers`" + `
+and the dashboard list the routers with their table version and lag.
 
 With --table FILE it runs alone: it serves the routing table in FILE (JSON, see
 internal/router/table.go for the fields) and reloads it on SIGHUP. A table that does not
@@ -63,6 +74,16 @@ listening sockets, and this process drains and exits once it serves.`,
 				if err := servePprof(cmd.Context(), pprofAddr, log); err != nil {
 					return err
 				}
+			}
+			if follow.URL != "" || follow.Token != "" {
+				if dataDir != "" || tablePath != "" {
+					return errors.New("give --follow URL --token T (a router following a server over its API) or --data-dir or --table, not both")
+				}
+				if follow.Name == "" {
+					follow.Name, _ = os.Hostname()
+				}
+				follow.Logger, follow.StatePath, follow.DrainTimeout = log, statePath, drain
+				return routerfollow.Run(cmd.Context(), follow)
 			}
 			if dataDir != "" {
 				if tablePath != "" || statePath != "" || metricsAddr != "" {
@@ -106,7 +127,12 @@ listening sockets, and this process drains and exits once it serves.`,
 	f := cmd.Flags()
 	f.StringVar(&dataDir, "data-dir", "", "serve as the router of the cutover server using this data directory")
 	f.StringVar(&tablePath, "table", "", "routing table JSON file, reloaded on SIGHUP")
-	f.StringVar(&statePath, "state", "", "where the applied table is saved (default: beside --table)")
+	f.StringVar(&statePath, "state", "", "where the applied table is saved (default: beside --table; with --follow: not saved)")
+	f.StringVar(&follow.URL, "follow", "", "follow the cutover server whose API is at this URL, e.g. http://10.0.0.1:7070")
+	f.StringVar(&follow.Token, "token", "", "with --follow: the server's admin token (its DIR/token)")
+	f.StringVar(&follow.Name, "name", "", "with --follow: this router's name in the server's list (default: the host name)")
+	f.StringVar(&follow.UpstreamHost, "upstream-host", "", "with --follow: reach instances the table names on a loopback address at this host instead (default: the host of --follow)")
+	f.StringVar(&follow.Bind, "bind", "", "with --follow: listen on this IP instead of the host in each listener address")
 	f.StringVar(&metricsAddr, "metrics-addr", "", "with --table: serve Prometheus /metrics on this address, e.g. 127.0.0.1:9100")
 	f.DurationVar(&drain, "drain-timeout", 30*time.Second, "how long removed instances and listeners may drain")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log debug detail")

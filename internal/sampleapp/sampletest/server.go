@@ -26,6 +26,18 @@ type Server struct {
 	cmd      *exec.Cmd
 	done     chan error
 	restarts int
+	// Wrap runs the server under a command, e.g. ip netns exec NS; Args replace the
+	// default --listen "". Set them before Start (StartServerWith).
+	Wrap, Args []string
+}
+
+// StartServerWith is StartServer under wrap (a command prefix, may be nil) with args in place
+// of --listen "".
+func StartServerWith(t testing.TB, exe, dir string, wrap []string, args ...string) *Server {
+	t.Helper()
+	s := &Server{t: t, exe: exe, dir: dir, API: api.NewUnix(filepath.Join(dir, api.SocketFile)), Wrap: wrap, Args: args}
+	s.Start()
+	return s
 }
 
 // StartServer runs `exe server --data-dir dir` and waits until its API answers.
@@ -45,7 +57,12 @@ func (s *Server) Start() {
 		t.Fatal(err)
 	}
 	s.restarts++
-	cmd := exec.Command(s.exe, "server", "--data-dir", s.dir, "--listen", "")
+	args := s.Args
+	if args == nil {
+		args = []string{"--listen", ""}
+	}
+	argv := append(append(append([]string(nil), s.Wrap...), s.exe, "server", "--data-dir", s.dir), args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
