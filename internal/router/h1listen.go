@@ -25,18 +25,18 @@ func (l *listener) acceptH1() {
 			continue
 		}
 		delay = 0
+		l.starting.Add(1)
 		go l.serveH1(nc)
 	}
 }
 
-func (l *listener) track(c *h1conn) bool {
+// track adds c to the connections shutdown waits for. A connection accepted while the
+// listener was closing is tracked too: its request is answered, with Connection: close.
+func (l *listener) track(c *h1conn) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.closing.Load() {
-		return false
-	}
 	l.conns[c] = struct{}{}
-	return true
+	l.mu.Unlock()
+	l.starting.Done()
 }
 
 func (l *listener) untrack(c *h1conn) {
@@ -45,29 +45,34 @@ func (l *listener) untrack(c *h1conn) {
 	l.mu.Unlock()
 }
 
-// idleLinger is how long shutdown leaves an idle keep-alive connection open. A client that
-// sends its next request meanwhile is answered with Connection: close and reconnects (to
-// the process that took the sockets over, during an upgrade) instead of racing a close.
+// idleLinger is how long a keep-alive connection must have been idle before shutdown closes
+// it. A client that sends its next request meanwhile is answered with Connection: close and
+// reconnects (to the process that took the sockets over, during an upgrade) instead of
+// racing a close: closing a connection the moment it looks idle would cut the request a
+// busy client is sending right then.
 const idleLinger = 500 * time.Millisecond
 
 // shutdownH1 stops accepting, answers each connection's next request with Connection:
-// close, closes connections still idle after idleLinger, and closes whatever is left when
-// ctx ends.
+// close, closes connections idle for idleLinger, and closes whatever is left when ctx ends.
 func (l *listener) shutdownH1(ctx context.Context) error {
 	l.closing.Store(true)
 	_ = l.ln.Close()
-	linger := time.Now().Add(idleLinger)
+	select { // every connection accepted before the close is tracked from here on
+	case <-l.done:
+		l.starting.Wait()
+	case <-ctx.Done():
+	}
 	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()
 	for {
-		closeIdle := ctx.Err() != nil || !time.Now().Before(linger)
+		now := time.Now().UnixNano()
 		l.mu.Lock()
 		n := 0
 		for c := range l.conns {
 			if c.tunnel.Load() {
 				continue // like net/http: hijacked connections are their owner's to end
 			}
-			if closeIdle && c.idle.Load() {
+			if c.idle.Load() && now-c.idleSince.Load() >= int64(idleLinger) {
 				_ = c.nc.Close()
 			}
 			n++

@@ -24,17 +24,19 @@ var h2Preface = []byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
 
 // h1conn is one client connection on the fast path.
 type h1conn struct {
-	l      *listener
-	nc     net.Conn
-	br     *bufio.Reader
-	bw     *bufio.Writer
-	st     reqState // the parsed request, reused across requests
-	body   h1Body
-	w      h1writer
-	rd     readDeadline
-	idle   atomic.Bool
-	tunnel atomic.Bool // hijacked: owned by a WebSocket tunnel, which drain closes properly
-	remote string
+	l    *listener
+	nc   net.Conn
+	br   *bufio.Reader
+	bw   *bufio.Writer
+	st   reqState // the parsed request, reused across requests
+	body h1Body
+	w    h1writer
+	rd   readDeadline
+	idle atomic.Bool
+	// idleSince is when the connection last went idle (Unix nanoseconds).
+	idleSince atomic.Int64
+	tunnel    atomic.Bool // hijacked: owned by a WebSocket tunnel, which drain closes properly
+	remote    string
 }
 
 var (
@@ -50,11 +52,9 @@ func (l *listener) serveH1(nc net.Conn) {
 	c.bw = h1WriterPool.Get().(*bufio.Writer)
 	c.bw.Reset(nc)
 	c.rd.nc = nc
+	c.idleSince.Store(time.Now().UnixNano())
 	c.idle.Store(true)
-	if !l.track(c) {
-		_ = nc.Close()
-		return
-	}
+	l.track(c)
 	handedOff := false
 	defer func() {
 		l.untrack(c)
@@ -77,9 +77,10 @@ func (l *listener) serveH1(nc net.Conn) {
 		l.h2.push(&prefixedConn{Conn: nc, r: c.br})
 		return
 	}
+	var idleAt time.Time // when the last response ended
 	for first := true; ; first = false {
 		if !first {
-			c.rd.extend(time.Now(), opts.IdleTimeout)
+			c.rd.extend(idleAt, opts.IdleTimeout)
 			if _, err := c.br.Peek(1); err != nil {
 				return
 			}
@@ -93,10 +94,12 @@ func (l *listener) serveH1(nc net.Conn) {
 		if !c.serveOne() {
 			return
 		}
+		// Idle until the next request; a closing listener answers it with Connection: close
+		// (returning here would cut the next request of a client told to keep the
+		// connection), or shutdown closes the connection once it has been idle a while.
+		idleAt = time.Now()
+		c.idleSince.Store(idleAt.UnixNano())
 		c.idle.Store(true)
-		if l.closing.Load() {
-			return
-		}
 	}
 }
 

@@ -31,8 +31,11 @@ type listener struct {
 	// The HTTP/1.1 fast path of plain listeners (h1server.go).
 	h2      *chanListener
 	closing atomic.Bool
-	mu      sync.Mutex
-	conns   map[*h1conn]struct{}
+	// starting counts accepted connections not yet tracked, so shutdown waits for every
+	// connection accepted before the listener closed instead of dropping one unanswered.
+	starting sync.WaitGroup
+	mu       sync.Mutex
+	conns    map[*h1conn]struct{}
 }
 
 // openListeners binds the listeners t declares that are not bound yet and reloads the
