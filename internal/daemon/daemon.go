@@ -10,8 +10,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/cutover/cutover/internal/provider"
+	"github.com/cutover/cutover/internal/provider/awscw"
 	"github.com/cutover/cutover/internal/routerhub"
+	"github.com/cutover/cutover/internal/spec"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -85,7 +89,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	// The hub versions every table for routers following this server and adds their
 	// counters to the local router's signals.
 	hub := routerhub.New(dp.router, nil)
-	eng, err := engine.New(ctx, engine.Options{Router: hub, Served: dp.served, Drivers: drivers, Store: st, Logger: log, Metrics: reg, Limits: cfg.Limits, Egress: cfg.Egress})
+	eng, err := engine.New(ctx, engine.Options{Router: hub, Served: dp.served, Drivers: drivers, Store: st, Logger: log, Metrics: reg, Limits: cfg.Limits, Egress: cfg.Egress, Alarms: cloudWatchAlarms})
 	if err != nil {
 		return fmt.Errorf("start the engine: %w", err)
 	}
@@ -140,4 +144,10 @@ func (c Config) filled() Config {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	return c
+}
+
+// cloudWatchAlarms reads an app's analysis.alarms from CloudWatch, with the AWS SDK's usual
+// credentials and region.
+func cloudWatchAlarms(ctx context.Context, al spec.Alarms, hc *http.Client) (provider.AlarmSource, error) {
+	return awscw.NewAlarms(ctx, al.Region, al.Endpoint, hc)
 }

@@ -198,6 +198,10 @@ func (d *decision) shifting(o Observation) {
 	if a := d.s.Plan.Analysis; a != nil && o.Analysis != nil {
 		d.s.NextAnalysisAt = d.now.Add(a.Interval)
 		d.s.Evidence = o.Analysis.Evidence
+		if len(o.Analysis.Alarms) > 0 {
+			d.fail("step %d (%s): alarm %s", d.s.Step+1, pct(d.s.Weight), strings.Join(o.Analysis.Alarms, "; alarm "))
+			return
+		}
 		var out analysis.Outcome
 		d.s.Tracker, out = d.s.Tracker.Observe(o.Analysis.Verdict, analysis.Limits{
 			FailureLimit: a.FailureLimit, ConsecutiveSuccesses: a.ConsecutiveSuccesses})

@@ -43,6 +43,9 @@ type HookResult struct {
 type AnalysisResult struct {
 	Verdict  analysis.Verdict
 	Evidence []string
+	// Alarms lists the alarms firing ("NAME: REASON"); any rolls the deployment back at
+	// once, whatever the verdict.
+	Alarms []string
 }
 
 // Split counts production requests per version over the current step.

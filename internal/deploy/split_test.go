@@ -180,3 +180,20 @@ func TestSplitCheckRebalanceThatWorksLetsTheStepGoOn(t *testing.T) {
 		t.Error("the next step starts with the re-balance of the last one")
 	}
 }
+
+// TestFiringAlarmRollsBackAtOnce: an alarm in ALARM ends the step at the first evaluation
+// that sees it, even with failure_limit above 1 and the checks passing.
+func TestFiringAlarmRollsBackAtOnce(t *testing.T) {
+	p := analysisPlan()
+	p.Analysis.FailureLimit = 5
+	m := atFirstStep(t, p)
+	m.advance(5 * time.Second)
+	m.decide(Observation{Green: healthy(2), Analysis: &AnalysisResult{Verdict: analysis.Pass, Evidence: []string{"alarms: none of 1 alarm(s) in ALARM"}}})
+	m.wantPhase(PhaseShifting)
+	m.advance(5 * time.Second)
+	m.decide(Observation{Green: healthy(2), Analysis: &AnalysisResult{Verdict: analysis.Fail, Alarms: []string{"web-5xx is in ALARM: Threshold Crossed"}}})
+	m.wantPhase(PhaseRolledBack)
+	if !strings.Contains(m.s.Reason, "step 1 (10%): alarm web-5xx is in ALARM: Threshold Crossed") {
+		t.Fatalf("reason %q", m.s.Reason)
+	}
+}

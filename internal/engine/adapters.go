@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/cutover/cutover/internal/egress"
+	"github.com/cutover/cutover/internal/provider"
 	"net/http"
 	"strings"
 	"time"
@@ -65,12 +66,47 @@ func (an analyzer) Evaluate(ctx context.Context, app string, window time.Duratio
 			results = append(results, analysis.Evaluate(c, in))
 		}
 	}
-	out := deploy.AnalysisResult{Verdict: analysis.Aggregate(results)}
+	var firing []string
+	if al := a.Analysis.Alarms; al != nil {
+		var r analysis.Result
+		firing, r = an.alarms(ctx, a, *al)
+		results = append(results, r)
+	}
+	out := deploy.AnalysisResult{Verdict: analysis.Aggregate(results), Alarms: firing}
 	for _, r := range results {
 		an.e.metrics.analysis.WithLabelValues(app, r.Check).Set(r.Value)
 		out.Evidence = append(out.Evidence, r.Check+": "+r.Evidence)
 	}
 	return out
+}
+
+// alarms reads app a's alarms: those firing ("NAME: REASON"), and a result for the evidence
+// that passes when none fires and is inconclusive when the state cannot be read.
+func (an analyzer) alarms(ctx context.Context, a *spec.App, al spec.Alarms) ([]string, analysis.Result) {
+	r := analysis.Result{Check: "alarms"}
+	if an.e.alarms == nil {
+		r.Verdict, r.Evidence = analysis.Inconclusive, "inconclusive: this server reads no CloudWatch alarms"
+		return nil, r
+	}
+	src, err := an.e.alarms(ctx, al, an.e.outboundClient(a))
+	var firing []provider.Alarm
+	if err == nil {
+		firing, err = src.Firing(ctx, al.Names)
+	}
+	if err != nil {
+		r.Verdict, r.Evidence = analysis.Inconclusive, "inconclusive: cannot read the alarms' state: "+err.Error()
+		return nil, r
+	}
+	if len(firing) == 0 {
+		r.Verdict, r.Evidence = analysis.Pass, fmt.Sprintf("none of %d alarm(s) in ALARM", len(al.Names))
+		return nil, r
+	}
+	var names []string
+	for _, f := range firing {
+		names = append(names, f.Name+" is in ALARM: "+f.Reason)
+	}
+	r.Verdict, r.Value, r.Evidence = analysis.Fail, float64(len(firing)), strings.Join(names, "; ")
+	return names, r
 }
 
 // hookRunner is deploy.HookRunner over the hooks package, resolving targets from the router.

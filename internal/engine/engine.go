@@ -14,8 +14,10 @@ import (
 	"errors"
 	"fmt"
 	"github.com/cutover/cutover/internal/egress"
+	"github.com/cutover/cutover/internal/provider"
 	"log/slog"
 	"maps"
+	"net/http"
 	"regexp"
 	"sync"
 	"time"
@@ -63,11 +65,19 @@ type Options struct {
 	Metrics prometheus.Registerer
 	// Limits bound the apps and the history kept; zero fields take DefaultLimits.
 	Limits Limits
+	// Alarms, if set, gives the alarm source of an app's analysis.alarms; the client, when
+	// not nil, is the egress-restricted one its calls must use. Nil: apps with alarms get
+	// an inconclusive check saying the server reads no alarms.
+	Alarms AlarmReader
 	// Egress is the server's allow list for hooks with a url, webhooks and external checks
 	// (cutover server --egress-allow); a destination must pass it and the app's
 	// egress.allow. Empty allows every host.
 	Egress egress.Policy
 }
+
+// AlarmReader builds the source of CloudWatch alarm states for one app's analysis.alarms
+// (the daemon's is over the AWS SDK).
+type AlarmReader func(ctx context.Context, al spec.Alarms, client *http.Client) (provider.AlarmSource, error)
 
 // Engine is the control plane of one machine.
 type Engine struct {
@@ -81,6 +91,7 @@ type Engine struct {
 	janitor time.Duration
 	limits  Limits
 	egress  egress.Policy
+	alarms  AlarmReader
 	applyMu sync.Mutex // one Apply at a time, so MaxApps holds
 
 	mu       sync.Mutex
@@ -121,7 +132,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	}
 	e := &Engine{
 		log: opts.Logger, store: opts.Store, router: opts.Router, clock: opts.Clock, janitor: opts.JanitorInterval,
-		limits: opts.Limits.orDefaults(), egress: opts.Egress,
+		limits: opts.Limits.orDefaults(), egress: opts.Egress, alarms: opts.Alarms,
 		traffic: &traffic{r: opts.Router, apps: map[string]*routed{}},
 		specs:   map[string]*spec.App{}, releases: map[string]*spec.App{},
 		active: map[string]*running{}, retired: map[string]bool{},

@@ -51,6 +51,13 @@ type Analysis struct {
 	// Default: [{name: errors, error_rate: {max: 1}}].
 	// Example: [{name: errors, error_rate: {max: 0.5}}, {name: p99, latency: {max: 300ms}}]
 	Checks []Check `yaml:"checks,omitempty"`
+
+	// CloudWatch alarms whose firing rolls the deployment back at once, with the alarm's
+	// name and reason (CodeDeploy's alarm rollback).
+	//
+	// Default: none.
+	// Example: {names: [web-5xx], region: eu-west-1}
+	Alarms *Alarms `yaml:"alarms,omitempty"`
 }
 
 var checkKinds = []string{"error_rate", "latency", "request_rate", "external"}
@@ -90,6 +97,9 @@ func (an *Analysis) defaults() {
 }
 
 func (an *Analysis) validate(c *checker, path string) {
+	if an.Alarms != nil {
+		an.Alarms.validate(c, path+".alarms")
+	}
 	c.positive(path+".interval", an.Interval)
 	if an.Window < an.Interval {
 		c.add(path+".window", "%s is shorter than analysis.interval (%s)", an.Window, an.Interval)

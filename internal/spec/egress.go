@@ -63,6 +63,9 @@ func (a *App) validateEgress(c *checker) {
 		}
 	}
 	if a.Analysis != nil {
+		if al := a.Analysis.Alarms; al != nil && al.Endpoint != "" {
+			check("analysis.alarms.endpoint", al.Endpoint)
+		}
 		for i, ch := range a.Analysis.Checks {
 			if ch.External != nil {
 				check(index("analysis.checks", i)+".external.url", ch.External.URL)
