@@ -124,7 +124,18 @@ func TestDashboard(t *testing.T) {
 	}
 	screenshot(t, admin, "deployment-canary")
 
+	// A router following another server process reports in: the overview lists it beside
+	// the server's own router, with its table's lag.
+	if err := s.client.ReportRouter(ctx, api.RouterReport{Name: "edge-9", Started: time.Now(), Epoch: 1, Listen: []string{"10.0.0.9:80"},
+		Apps: map[string]api.RouterAppReport{}}); err != nil {
+		t.Fatalf("report a following router: %v", err)
+	}
 	eval[string](t, admin, "open the overview", `location.hash = '#/'`)
+	waitJS(t, admin, "the overview lists this server's router and edge-9 with its lag",
+		`(() => { const l = document.querySelector('.routers tr[data-router="local"]'), r = document.querySelector('.routers tr[data-router="edge-9"]');
+		  return !!l && !!r && l.innerText.includes('this server') && r.querySelector('.lag').textContent === 'other server’s table' &&
+		    r.innerText.includes('10.0.0.9:80') && r.querySelector('.seen').textContent.startsWith('reported'); })()`,
+		`document.querySelector('.routers') && document.querySelector('.routers').innerText`, 10*time.Second)
 	waitJS(t, admin, "the overview shows both versions healthy, their traffic, and green at 50%",
 		`document.querySelectorAll('`+card+` .hchip-ok').length === 2 && document.querySelectorAll('`+card+` .mini tbody tr').length === 2 && `+barAt(card, 0.5),
 		`document.querySelector('`+card+`').innerText`, 20*time.Second)

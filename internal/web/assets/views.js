@@ -4,6 +4,7 @@
 
 import { api } from './api.js';
 import { h, dur, clock, dateTime, phaseBadge, splitBar } from './dom.js';
+import { routersPanel } from './routers.js';
 
 const enc = encodeURIComponent;
 
@@ -111,7 +112,8 @@ function card(name) {
 export function overview(root) {
   const list = h('div', { class: 'cards' });
   const empty = h('p', { class: 'empty', hidden: true }, 'No apps yet. Apply a spec with ', h('code', { text: 'cutover apply -f app.yaml' }), '.');
-  root.replaceChildren(h('h1', { tabindex: '-1', text: 'Apps' }), empty, list);
+  const routers = routersPanel();
+  root.replaceChildren(h('h1', { tabindex: '-1', text: 'Apps' }), empty, list, routers.el);
   const cards = new Map();
   let gone = false;
 
@@ -133,7 +135,7 @@ export function overview(root) {
       const names = new Set(apps.map((a) => a.name));
       for (const [n, c] of cards) if (!names.has(n)) { c.el.remove(); cards.delete(n); }
       empty.hidden = apps.length > 0;
-      await Promise.all(apps.map((a) => refreshApp(a.name).catch(() => {})));
+      await Promise.all([...apps.map((a) => refreshApp(a.name).catch(() => {})), routers.refresh()]);
     } catch { /* the shell shows the login on 401; a network blip retries at the next tick */ }
   }
   const soon = new Map();
