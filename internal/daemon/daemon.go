@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/cutover/cutover/internal/provider"
+	"github.com/cutover/cutover/internal/provider/awsapp"
 	"github.com/cutover/cutover/internal/provider/awscw"
 	"github.com/cutover/cutover/internal/routerhub"
 	"github.com/cutover/cutover/internal/spec"
@@ -89,7 +90,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	// The hub versions every table for routers following this server and adds their
 	// counters to the local router's signals.
 	hub := routerhub.New(dp.router, nil)
-	eng, err := engine.New(ctx, engine.Options{Router: hub, Served: dp.served, Drivers: drivers, Store: st, Logger: log, Metrics: reg, Limits: cfg.Limits, Egress: cfg.Egress, Alarms: cloudWatchAlarms})
+	eng, err := engine.New(ctx, engine.Options{Router: hub, Served: dp.served, Drivers: drivers, Store: st, Logger: log, Metrics: reg, Limits: cfg.Limits, Egress: cfg.Egress, Alarms: cloudWatchAlarms, Cloud: awsCloud})
 	if err != nil {
 		return fmt.Errorf("start the engine: %w", err)
 	}
@@ -150,4 +151,13 @@ func (c Config) filled() Config {
 // credentials and region.
 func cloudWatchAlarms(ctx context.Context, al spec.Alarms, hc *http.Client) (provider.AlarmSource, error) {
 	return awscw.NewAlarms(ctx, al.Region, al.Endpoint, hc)
+}
+
+// awsCloud opens an app's ECS service behind its ALB with the AWS SDK.
+func awsCloud(ctx context.Context, a *spec.App, hc *http.Client) (engine.CloudApp, error) {
+	alb, ecs, err := awsapp.Open(ctx, a, hc)
+	if err != nil {
+		return engine.CloudApp{}, err
+	}
+	return engine.CloudApp{Traffic: alb, Groups: ecs}, nil
 }

@@ -98,7 +98,7 @@ func (d *decision) step(o Observation) {
 	case PhaseShifting:
 		d.shifting(o)
 	case PhaseFullTraffic:
-		if d.hooks(AfterFullTraffic, o.Hook) {
+		if d.verifyTraffic(o.Traffic) && d.hooks(AfterFullTraffic, o.Hook) {
 			d.s.RetireBlueAt = d.now.Add(d.s.Plan.KeepWarm)
 			warm := "no previous blue"
 			if b := d.s.Plan.BlueVersion; b != "" {
@@ -195,13 +195,20 @@ func (d *decision) shifting(o Observation) {
 		return
 	}
 	st := d.s.Plan.Steps[d.s.Step]
-	if a := d.s.Plan.Analysis; a != nil && o.Analysis != nil {
+	a := d.s.Plan.Analysis
+	if a != nil && o.Analysis != nil {
 		d.s.NextAnalysisAt = d.now.Add(a.Interval)
-		d.s.Evidence = o.Analysis.Evidence
-		if len(o.Analysis.Alarms) > 0 {
+		if len(o.Analysis.Alarms) > 0 { // an alarm rolls back even before the weight is verified
+			d.s.Evidence = o.Analysis.Evidence
 			d.fail("step %d (%s): alarm %s", d.s.Step+1, pct(d.s.Weight), strings.Join(o.Analysis.Alarms, "; alarm "))
 			return
 		}
+	}
+	if !d.verifyTraffic(o.Traffic) {
+		return // analysis judges green only at a weight clients see
+	}
+	if a != nil && o.Analysis != nil {
+		d.s.Evidence = o.Analysis.Evidence
 		var out analysis.Outcome
 		d.s.Tracker, out = d.s.Tracker.Observe(o.Analysis.Verdict, analysis.Limits{
 			FailureLimit: a.FailureLimit, ConsecutiveSuccesses: a.ConsecutiveSuccesses})

@@ -18,9 +18,24 @@ type Observation struct {
 	Split *Split
 	// Commands are user commands received since the last decision, in order.
 	Commands []Command
+	// Traffic is what the traffic provider holds, read back, when the plan verifies traffic.
+	Traffic *TrafficCheck
 	// StartError is why green instances could not be started, if they could not (a
 	// missing program, say): no wait will fix it.
 	StartError string
+}
+
+// TrafficCheck is a traffic provider's state, read back after a write.
+type TrafficCheck struct {
+	// Weight is green's share the provider holds, in basis points.
+	Weight int
+	// Verified: the provider holds Weight converged and settled (clients see it).
+	Verified bool
+	// Reason says why it is not verified; Evidence what was read, for events and `why`,
+	// like "ALB listener weights 90/10 read back at 12:01:03".
+	Reason, Evidence string
+	// Drift is set when the provider holds what cutover did not write.
+	Drift string
 }
 
 // InstanceObs is one green instance as the runner sees it.

@@ -71,6 +71,7 @@ func (r *Runner) Run(ctx context.Context, s State, cmds <-chan Command) (State, 
 			r.Log.Warn("action failed; will retry", "deployment", s.ID, "err", err)
 		}
 	}
+	r.verifyRollback(ctx, s)
 	return s, nil
 }
 
@@ -119,6 +120,9 @@ func (r *Runner) observe(ctx context.Context, s State, w *world, h *hookSet, cmd
 		sp := r.Traffic.Split(s.App, s.splitSince())
 		o.Split = &sp
 	}
+	if s.Phase == PhaseShifting || s.Phase == PhaseFullTraffic {
+		o.Traffic = w.readBack(s, now)
+	}
 	return o
 }
 
@@ -130,6 +134,10 @@ type world struct {
 	green    []Endpoint
 	routed   map[string]bool
 	last     *Action // the last route applied
+	// nextRead is when the traffic provider is read back next; drifted is set while it
+	// holds what cutover did not write (rewritten only once the deployment is resumed).
+	nextRead time.Time
+	drifted  bool
 }
 
 func (w *world) perform(ctx context.Context, s State, acts []Action, h *hookSet) error {
@@ -183,6 +191,12 @@ func (w *world) route(ctx context.Context, s State, a Action) error {
 	if s.Plan.Rolling && !bad && (s.Phase == PhaseShifting || s.Phase == PhaseFullTraffic) && s.BlueTarget < len(blue) {
 		blue = blue[:s.BlueTarget] // the rest is being retired: out of the router first
 	}
+	if w.drifted {
+		if s.Paused {
+			return nil // drift is reported, never overwritten silently
+		}
+		w.drifted, w.last = false, nil // resumed (or ended): write the deployment's weight again
+	}
 	if w.last != nil && w.last.Weight == a.Weight && len(w.routed) == len(blue)+len(green) && sameIDs(w.routed, green) {
 		return nil
 	}
@@ -194,6 +208,7 @@ func (w *world) route(ctx context.Context, s State, a Action) error {
 		w.routed[e.ID] = true
 	}
 	w.last = &a
+	w.nextRead = time.Time{} // read the write back at once
 	return nil
 }
 

@@ -99,6 +99,12 @@ type Plan struct {
 	// SplitRebalance re-balances the cohorts once per step when the split is first found
 	// off (clients not in green's cohort are split again), then fails at SplitDeadline.
 	SplitRebalance bool `json:"split_rebalance,omitempty"`
+	// VerifyTraffic: the traffic provider is eventually consistent (a load balancer), so a
+	// written weight counts only once the provider is observed holding it, converged and
+	// settled; until then a step's pause does not start, analysis is not judged and blue is
+	// not retired. VerifyTimeout bounds the wait of each step (0: DefaultVerifyTimeout).
+	VerifyTraffic bool          `json:"verify_traffic,omitempty"`
+	VerifyTimeout time.Duration `json:"verify_timeout,omitempty"`
 }
 
 // splitSince is when the split of the current step is counted from: the step's start, or its
@@ -172,6 +178,13 @@ type State struct {
 	// is judged from then on. RebalanceGen is the generation last asked of the router.
 	SplitRebalancedAt time.Time `json:"split_rebalanced_at,omitzero"`
 	RebalanceGen      int64     `json:"rebalance_gen,omitempty"`
+	// VerifiedWeight is the weight last verified held by the traffic provider and
+	// VerifiedAt when (zero: not yet for this weight); only with Plan.VerifyTraffic.
+	VerifiedWeight int       `json:"verified_weight,omitempty"`
+	VerifiedAt     time.Time `json:"verified_at,omitzero"`
+	// Drift is what the provider held instead of what cutover wrote, when someone else
+	// changed it; the deployment is paused on it, never overwriting it silently.
+	Drift string `json:"drift,omitempty"`
 	// Reason is why the deployment is where it is: the last transition with its evidence.
 	Reason string `json:"reason"`
 	// Evidence is the last analysis outcome, for `why`.

@@ -50,6 +50,7 @@ type rig struct {
 	limits Limits                    // the engine's; zero takes the defaults
 	egress egress.Policy             // the server's allow list; zero allows all
 	alarms AlarmReader               // reads analysis.alarms; nil: none
+	cloud  CloudOpener               // opens run.ecs apps; nil: none
 	eng    *Engine
 	listen string
 	url    string
@@ -103,7 +104,7 @@ func (r *rig) tryOpen() error {
 	drivers := map[string]runtime.Driver{process.Name: r.driver}
 	maps.Copy(drivers, r.extra)
 	if r.eng, err = New(context.Background(), Options{Router: r.router, Drivers: drivers, Store: r.store,
-		Tick: 20 * time.Millisecond, JanitorInterval: 100 * time.Millisecond, Logger: testLogger(t), Limits: r.limits, Egress: r.egress, Alarms: r.alarms}); err != nil {
+		Tick: 20 * time.Millisecond, JanitorInterval: 100 * time.Millisecond, Logger: testLogger(t), Limits: r.limits, Egress: r.egress, Alarms: r.alarms, Cloud: r.cloud}); err != nil {
 		r.eng = nil
 		_ = r.router.Close(context.Background())
 		_ = r.store.Close()

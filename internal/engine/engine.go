@@ -73,6 +73,9 @@ type Options struct {
 	// (cutover server --egress-allow); a destination must pass it and the app's
 	// egress.allow. Empty allows every host.
 	Egress egress.Policy
+	// Cloud, if set, opens the cloud side of apps with run.ecs (the daemon's is over the
+	// AWS SDK). Nil: such specs are refused at Apply, saying so.
+	Cloud CloudOpener
 }
 
 // AlarmReader builds the source of CloudWatch alarm states for one app's analysis.alarms
@@ -92,12 +95,14 @@ type Engine struct {
 	limits  Limits
 	egress  egress.Policy
 	alarms  AlarmReader
+	cloud   CloudOpener
 	applyMu sync.Mutex // one Apply at a time, so MaxApps holds
 
 	mu       sync.Mutex
 	specs    map[string]*spec.App // applied specs by app
 	releases map[string]*spec.App // release specs by app/version
 	active   map[string]*running  // deployments in progress by app
+	clouds   map[string]*cloudApp // the cloud side of apps beyond this machine
 	retired  map[string]bool      // app/version whose after_blue_retired hooks ran
 	feed     feed
 	metrics  *metrics
@@ -132,12 +137,13 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	}
 	e := &Engine{
 		log: opts.Logger, store: opts.Store, router: opts.Router, clock: opts.Clock, janitor: opts.JanitorInterval,
-		limits: opts.Limits.orDefaults(), egress: opts.Egress, alarms: opts.Alarms,
-		traffic: &traffic{r: opts.Router, apps: map[string]*routed{}},
-		specs:   map[string]*spec.App{}, releases: map[string]*spec.App{},
+		limits: opts.Limits.orDefaults(), egress: opts.Egress, alarms: opts.Alarms, cloud: opts.Cloud,
+		clouds: map[string]*cloudApp{},
+		specs:  map[string]*spec.App{}, releases: map[string]*spec.App{},
 		active: map[string]*running{}, retired: map[string]bool{},
 	}
 	e.metrics = newMetrics(opts.Metrics)
+	e.traffic = &traffic{r: opts.Router, apps: map[string]*routed{}, cloud: e.cloudOf}
 	e.fleet = &fleet{e: e, drivers: drivers(maps.Clone(opts.Drivers)), known: map[string]runtime.Instance{}}
 	e.runner = &deploy.Runner{Fleet: e.fleet, Traffic: e.traffic, Analyzer: analyzer{e}, Hooks: hookRunner{e},
 		Store: stateStore{e}, Clock: opts.Clock, Log: opts.Logger, Tick: opts.Tick}
@@ -196,6 +202,12 @@ func (e *Engine) restore(ctx context.Context, served router.Table) error {
 	e.traffic.seed(served)
 	for _, a := range specs {
 		e.specs[a.Name] = a
+		if isCloud(a) {
+			if err := e.restoreCloud(ctx, a); err != nil {
+				return err
+			}
+			continue
+		}
 		e.traffic.declare(a)
 		if inProgress[a.Name] {
 			continue
@@ -234,15 +246,24 @@ func (e *Engine) Apply(a *spec.App) error {
 	if err != nil {
 		return err
 	}
-	if err := e.fleet.drivers.check(a); err != nil {
-		return fmt.Errorf("apply %s: %w", a.Name, err)
-	}
 	data, err := a.Marshal()
 	if err != nil {
 		return fmt.Errorf("apply %s: %w", a.Name, err)
 	}
-	if err := e.traffic.setSpec(a); err != nil {
-		return fmt.Errorf("apply %s: %w", a.Name, err)
+	if isCloud(a) {
+		if err := e.applyCloud(a); err != nil {
+			return fmt.Errorf("apply %s: %w", a.Name, err)
+		}
+	} else {
+		if e.cloudOf(a.Name) != nil {
+			return fmt.Errorf("apply %s: it runs on a cloud engine; an app cannot move to this machine: apply it under a new name", a.Name)
+		}
+		if err := e.fleet.drivers.check(a); err != nil {
+			return fmt.Errorf("apply %s: %w", a.Name, err)
+		}
+		if err := e.traffic.setSpec(a); err != nil {
+			return fmt.Errorf("apply %s: %w", a.Name, err)
+		}
 	}
 	if err := e.store.PutApp(store.App{Name: a.Name, Spec: data}); err != nil {
 		return fmt.Errorf("apply %s: %w", a.Name, err)

@@ -46,6 +46,9 @@ func (f *fleet) Ensure(ctx context.Context, app, version string, count int) ([]d
 	if err != nil {
 		return nil, err
 	}
+	if c := f.e.cloudOf(app); c != nil {
+		return c.Ensure(ctx, a, version, count)
+	}
 	have := map[string]bool{}
 	for _, in := range f.of(app, version) {
 		have[in.ID] = true
@@ -82,6 +85,9 @@ func (f *fleet) Ensure(ctx context.Context, app, version string, count int) ([]d
 }
 
 func (f *fleet) Endpoints(_ context.Context, app, version string) ([]deploy.Endpoint, error) {
+	if c := f.e.cloudOf(app); c != nil {
+		return c.Endpoints(version), nil
+	}
 	var out []deploy.Endpoint
 	for _, in := range f.of(app, version) {
 		out = append(out, deploy.Endpoint{ID: in.ID, Addr: in.Addr, Version: version})
@@ -90,6 +96,9 @@ func (f *fleet) Endpoints(_ context.Context, app, version string) ([]deploy.Endp
 }
 
 func (f *fleet) Observe(ctx context.Context, app, version string) ([]deploy.InstanceObs, error) {
+	if c := f.e.cloudOf(app); c != nil {
+		return c.Observe(ctx, version)
+	}
 	var out []deploy.InstanceObs
 	for _, in := range f.of(app, version) {
 		drv, err := f.drivers.of(in)
@@ -117,6 +126,9 @@ func (f *fleet) Observe(ctx context.Context, app, version string) ([]deploy.Inst
 // Stop drains version's instances out of the router (they must no longer be routed), then
 // stops them.
 func (f *fleet) Stop(ctx context.Context, app, version string) error {
+	if c := f.e.cloudOf(app); c != nil {
+		return c.Stop(ctx, version)
+	}
 	return f.stop(ctx, app, version, f.of(app, version))
 }
 
@@ -157,6 +169,9 @@ func (f *fleet) stop(ctx context.Context, app, version string, ins []runtime.Ins
 
 // versions lists the versions of app with known instances.
 func (f *fleet) versions(app string) []string {
+	if c := f.e.cloudOf(app); c != nil {
+		return c.versions()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	seen := map[string]bool{}
@@ -173,6 +188,9 @@ func (f *fleet) versions(app string) []string {
 
 // Scale drains and stops the instances of version beyond the first count, in instance order.
 func (f *fleet) Scale(ctx context.Context, app, version string, count int) error {
+	if c := f.e.cloudOf(app); c != nil {
+		return c.Scale(ctx, version, count)
+	}
 	ins := f.of(app, version)
 	if len(ins) <= count {
 		return nil

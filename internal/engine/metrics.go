@@ -20,8 +20,9 @@ type metrics struct {
 	inPhase   *prometheus.GaugeVec
 	analysis  *prometheus.GaugeVec
 
-	mu    sync.Mutex
-	phase map[string]deploy.Phase // deployment ID -> phase counted in inPhase
+	mu      sync.Mutex
+	phase   map[string]deploy.Phase // deployment ID -> phase counted in inPhase
+	counted map[string]bool         // deployment IDs whose end was counted (a later event on it is not an end)
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -39,7 +40,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Deployments in progress, by phase."}, []string{"phase"}),
 		analysis: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "cutover_analysis_value",
 			Help: "The last value each analysis check measured (error rate in percent, latency in seconds, request rate per second, or the external value)."}, []string{"app", "check"}),
-		phase: map[string]deploy.Phase{},
+		phase: map[string]deploy.Phase{}, counted: map[string]bool{},
 	}
 	if reg != nil {
 		reg.MustRegister(m.started, m.ended, m.duration, m.rollbacks, m.inPhase, m.analysis)
@@ -63,6 +64,10 @@ func (m *metrics) saved(s deploy.State) {
 		m.inPhase.WithLabelValues(string(s.Phase)).Inc()
 		return
 	}
+	if m.counted[s.ID] {
+		return
+	}
+	m.counted[s.ID] = true
 	if s.Kind == deploy.KindRollback {
 		m.rollbacks.WithLabelValues(s.App, "rollback_after_success").Inc()
 		return

@@ -26,6 +26,9 @@ func planFor(a *spec.App, blue, green string) deploy.Plan {
 	if a.KeepWarm != nil {
 		p.KeepWarm = a.KeepWarm.Duration()
 	}
+	if l := a.Traffic.ALB; l != nil {
+		p.VerifyTraffic, p.VerifyTimeout = true, l.VerifyTimeout.Duration()
+	}
 	p.Rolling = a.Strategy.Rolling != nil && blue != ""
 	for _, st := range steps(a) {
 		p.Steps = append(p.Steps, deploy.Step{Weight: st.Weight, Pause: st.Pause, Approval: st.Approval})

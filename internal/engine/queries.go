@@ -81,11 +81,17 @@ func (e *Engine) Delete(ctx context.Context, name string) error {
 			return fmt.Errorf("delete app %s: %w", name, err)
 		}
 	}
+	if c := e.cloudOf(name); c != nil {
+		if err := c.Traffic.Release(ctx); err != nil { // the listeners and target groups it made
+			return fmt.Errorf("delete app %s: %w", name, err)
+		}
+	}
 	if err := e.store.DeleteApp(name); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("delete app %s: %w", name, err)
 	}
 	e.mu.Lock()
 	delete(e.specs, name)
+	delete(e.clouds, name)
 	e.mu.Unlock()
 	return nil
 }
@@ -117,6 +123,9 @@ func (e *Engine) Instances(ctx context.Context, app string) ([]InstanceInfo, err
 		}
 		for _, o := range obs {
 			h := health[o.ID]
+			if e.cloudOf(app) != nil {
+				h.Healthy = o.Healthy // the group driver's word
+			}
 			reason := o.Reason
 			if reason == "" {
 				reason = h.Reason

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"sort"
 	"sync"
 	"time"
@@ -13,7 +14,8 @@ import (
 // traffic is deploy.Traffic over the router: it keeps what every app routes and applies the
 // whole table on each change.
 type traffic struct {
-	r Router
+	r     Router
+	cloud func(app string) *cloudApp // the cloud side of an app beyond this machine, or nil
 
 	mu   sync.Mutex
 	apps map[string]*routed
@@ -113,7 +115,18 @@ func (t *traffic) remove(app string) error {
 	return nil
 }
 
+// cloudOf is app's cloud side, nil for an app the router serves.
+func (t *traffic) cloudOf(app string) *cloudApp {
+	if t.cloud == nil {
+		return nil
+	}
+	return t.cloud(app)
+}
+
 func (t *traffic) Route(app string, blue, green []deploy.Endpoint, weight int) error {
+	if c := t.cloudOf(app); c != nil {
+		return c.Route(blue, green, weight)
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	a := t.apps[app]
@@ -135,6 +148,9 @@ func (t *traffic) Route(app string, blue, green []deploy.Endpoint, weight int) e
 // Rebalance asks the router to split app's clients outside green's cohort again, once per
 // generation.
 func (t *traffic) Rebalance(app string, gen int64) error {
+	if t.cloudOf(app) != nil {
+		return nil // a load balancer keeps no cohorts
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	a := t.apps[app]
@@ -210,6 +226,9 @@ func pool(es []deploy.Endpoint) router.Pool {
 
 func (t *traffic) Health(app string) map[string]deploy.Health {
 	out := map[string]deploy.Health{}
+	if t.cloudOf(app) != nil {
+		return out // the group driver reports a cloud release's health
+	}
 	for id, h := range t.r.Health(app) {
 		// Healthy for the engine means a probe has passed since the instance was routed.
 		out[id] = deploy.Health{Healthy: h.Healthy && h.Probed, Reason: h.Reason}
@@ -224,6 +243,9 @@ func (t *traffic) Health(app string) map[string]deploy.Health {
 const splitGuard = 500 * time.Millisecond
 
 func (t *traffic) Split(app string, since time.Time) deploy.Split {
+	if t.cloudOf(app) != nil {
+		return deploy.Split{} // the router does not see a load balancer's traffic
+	}
 	window := time.Since(since) - splitGuard
 	if window <= 0 {
 		return deploy.Split{}
@@ -234,4 +256,15 @@ func (t *traffic) Split(app string, since time.Time) deploy.Split {
 	}
 	g, b := sig.Green.Total.Total(), sig.Blue.Total.Total()
 	return deploy.Split{Green: g, Total: g + b, Sticky: sig.Sticky}
+}
+
+var _ deploy.TrafficVerifier = (*traffic)(nil)
+
+// VerifyTraffic reads a cloud app's traffic provider back; the router's table needs none.
+func (t *traffic) VerifyTraffic(app string) (deploy.TrafficCheck, error) {
+	c := t.cloudOf(app)
+	if c == nil {
+		return deploy.TrafficCheck{}, fmt.Errorf("app %s is served by the built-in router: nothing to read back", app)
+	}
+	return c.VerifyTraffic()
 }

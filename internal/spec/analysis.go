@@ -48,7 +48,10 @@ type Analysis struct {
 
 	// What is measured. Names must be unique.
 	//
-	// Default: [{name: errors, error_rate: {max: 1}}].
+	// Behind traffic.alb the router does not see the traffic: only external checks work
+	// there, beside alarms.
+	//
+	// Default: [{name: errors, error_rate: {max: 1}}] (none behind traffic.alb).
 	// Example: [{name: errors, error_rate: {max: 0.5}}, {name: p99, latency: {max: 300ms}}]
 	Checks []Check `yaml:"checks,omitempty"`
 
@@ -62,13 +65,15 @@ type Analysis struct {
 
 var checkKinds = []string{"error_rate", "latency", "request_rate", "external"}
 
-func (an *Analysis) defaults() {
+// defaults fills the fields; router says whether the built-in router is in the app's path
+// (its checks are the default only then).
+func (an *Analysis) defaults(router bool) {
 	fill(&an.Interval, Duration(10*time.Second))
 	fill(&an.Window, max(Duration(30*time.Second), an.Interval))
 	fill(&an.MinRequests, 50)
 	fill(&an.FailureLimit, 1)
 	fill(&an.ConsecutiveSuccesses, 1)
-	if len(an.Checks) == 0 {
+	if len(an.Checks) == 0 && router {
 		one := 1.0
 		an.Checks = []Check{{Name: "errors", ErrorRate: &ErrorRateCheck{Max: &one}}}
 	}

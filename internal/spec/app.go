@@ -38,6 +38,19 @@ type App struct {
 	// Example: {process: {command: ["./web", "--port", "$PORT"]}, instances: 2}
 	Run Run `yaml:"run"`
 
+	// What moves production traffic, when it is not the built-in router: an AWS
+	// Application Load Balancer (with run.ecs).
+	//
+	// Default: the built-in router, on routes.
+	// Example: {alb: {load_balancer: "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188", vpc: vpc-0a1b2c3d, port: 80, test_port: 8080}}
+	Traffic Traffic `yaml:"traffic,omitempty"`
+
+	// Where run.ecs and traffic.alb call AWS.
+	//
+	// Default: the region and endpoints of the server's AWS configuration.
+	// Example: {region: eu-west-1}
+	AWS AWS `yaml:"aws,omitempty"`
+
 	// How each instance is probed; only healthy instances get traffic, and green must be
 	// healthy before any traffic moves.
 	//
@@ -202,6 +215,10 @@ func (a *App) Default() {
 		fill(&a.Routes[i].Path, "/")
 	}
 	a.Run.defaults()
+	if a.Run.ECS != nil {
+		a.Run.ECS.defaults(a.Name)
+	}
+	a.Traffic.defaults()
 	a.Health.defaults()
 	a.Strategy.defaults()
 	if len(a.Hooks) == 0 {
@@ -211,7 +228,7 @@ func (a *App) Default() {
 		a.Hooks[i].defaults(a)
 	}
 	if a.Analysis != nil {
-		a.Analysis.defaults()
+		a.Analysis.defaults(a.Traffic.ALB == nil)
 	}
 	if a.KeepWarm == nil {
 		k := defaultKeepWarm
@@ -238,6 +255,11 @@ func (a *App) Validate() error {
 	}
 	a.validateRoutes(c)
 	a.Run.validate(c, "run")
+	if a.Run.ECS != nil {
+		a.Run.ECS.validate(c, "run.ecs", a)
+	}
+	a.Traffic.validate(c, a)
+	a.AWS.validate(c)
 	a.Health.validate(c, "health")
 	a.Strategy.validate(c, "strategy", a.Run.Instances)
 	a.validateHooks(c)
@@ -260,8 +282,8 @@ func (a *App) Validate() error {
 }
 
 func (a *App) validateRoutes(c *checker) {
-	if len(a.Routes) == 0 {
-		c.add("routes", "required: at least one route, like {listen: \"127.0.0.1:8080\"}")
+	if len(a.Routes) == 0 && a.Traffic.ALB == nil {
+		c.add("routes", "required: at least one route, like {listen: \"127.0.0.1:8080\"} (or traffic.alb with run.ecs)")
 	}
 	seen := map[Route]int{}
 	for i, r := range a.Routes {

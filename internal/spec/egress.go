@@ -62,6 +62,9 @@ func (a *App) validateEgress(c *checker) {
 			check(p+".webhook.url", h.Webhook.URL)
 		}
 	}
+	if a.AWS.Endpoint != "" {
+		check("aws.endpoint", a.AWS.Endpoint)
+	}
 	if a.Analysis != nil {
 		if al := a.Analysis.Alarms; al != nil && al.Endpoint != "" {
 			check("analysis.alarms.endpoint", al.Endpoint)

@@ -6,20 +6,26 @@ import (
 )
 
 // Run says how instances of a release are started and stopped. Exactly one runtime is set:
-// process (local child processes) or docker (containers). A release keeps the runtime it was
+// process (local child processes), docker (containers) or ecs (ECS task sets behind an ALB). A release keeps the runtime it was
 // deployed with, so an app can move from one to the other with an ordinary deployment.
 type Run struct {
 	// Runs each instance as a local child process.
 	//
-	// Required unless docker is set.
+	// Required unless docker or ecs is set.
 	// Example: {command: ["./web", "--port", "$PORT"]}
 	Process *Process `yaml:"process,omitempty"`
 
 	// Runs each instance as a Docker container.
 	//
-	// Required unless process is set.
+	// Required unless process or ecs is set.
 	// Example: {image: "web:$CUTOVER_VERSION", port: 8080, memory: 256m}
 	Docker *Docker `yaml:"docker,omitempty"`
+
+	// Runs each release as an ECS task set behind traffic.alb.
+	//
+	// Required unless process or docker is set.
+	// Example: {cluster: prod, image: "web:$CUTOVER_VERSION", subnets: [subnet-0a1b2c3d], security_groups: [sg-0a1b2c3d]}
+	ECS *ECS `yaml:"ecs,omitempty"`
 
 	// How many instances of each release run; the router balances requests over the healthy
 	// ones. From 1 to 100.
@@ -137,7 +143,7 @@ const (
 	RuntimeDocker  = "docker"
 )
 
-var runtimes = []string{RuntimeProcess, RuntimeDocker}
+var runtimes = []string{RuntimeProcess, RuntimeDocker, RuntimeECS}
 
 // Runtime names the runtime the spec selects, RuntimeProcess or RuntimeDocker ("" if none).
 func (r *Run) Runtime() string {
@@ -146,6 +152,8 @@ func (r *Run) Runtime() string {
 		return RuntimeDocker
 	case r.Process != nil:
 		return RuntimeProcess
+	case r.ECS != nil:
+		return RuntimeECS
 	}
 	return ""
 }
@@ -200,7 +208,7 @@ func (r *Run) defaults() {
 }
 
 func (r *Run) validate(c *checker, path string) {
-	c.exactlyOne(path, runtimes, []bool{r.Process != nil, r.Docker != nil})
+	c.exactlyOne(path, runtimes, []bool{r.Process != nil, r.Docker != nil, r.ECS != nil})
 	if p := r.Process; p != nil {
 		pp := join(path, "process")
 		if len(p.Command) == 0 || p.Command[0] == "" {

@@ -3,6 +3,7 @@ package awsalb
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -131,7 +132,7 @@ func TestALBCanaryWalksTheRealSequence(t *testing.T) {
 			t.Fatalf("after %d bp the listener holds %v, want %v (written %+v)", c.bp, got, want, w)
 		}
 		o, err := p.Observe(ctx)
-		if err != nil || !strings.Contains(o.Evidence, "weights "+strings.Replace(c.want, "/", "/", 1)) && o.GreenBP != c.bp {
+		if err != nil || !strings.Contains(o.Evidence, fmt.Sprintf("weights web-blue=%d web-green=%d read back", wb, wg)) || o.GreenBP != c.bp {
 			t.Fatalf("Observe = %+v %v", o, err)
 		}
 	}

@@ -49,7 +49,8 @@ func (p *Provider) Observe(ctx context.Context) (provider.Observed, error) {
 	}
 	b, g := weights[p.tg[provider.Blue]], weights[p.tg[provider.Green]]
 	o := provider.Observed{GreenBP: share(b, g),
-		Evidence: fmt.Sprintf("ALB listener :%d weights %d/%d read back at %s", p.c.Port, b, g, now.UTC().Format("15:04:05"))}
+		Evidence: fmt.Sprintf("ALB listener :%d weights %s=%d %s=%d read back at %s", p.c.Port,
+			p.tgName(provider.Blue), b, p.tgName(provider.Green), g, now.UTC().Format("15:04:05"))}
 	wrote, werr := strconv.Atoi(tags[TagWritten])
 	if werr != nil {
 		wrote = 0 // never written: the listener was created at 100/0

@@ -256,9 +256,8 @@ func (d *Driver) Retire(ctx context.Context, g provider.Group) error {
 
 func (d *Driver) List(ctx context.Context, app string) ([]provider.Group, error) {
 	live, err := d.taskSets(ctx)
-	var nf *types.ServiceNotFoundException
-	if errors.As(err, &nf) {
-		return nil, nil
+	if errors.Is(err, provider.ErrNotFound) {
+		return nil, nil // no service yet: no groups
 	}
 	if err != nil {
 		return nil, err

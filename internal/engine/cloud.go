@@ -1,0 +1,272 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cutover/cutover/internal/deploy"
+	"github.com/cutover/cutover/internal/provider"
+	"github.com/cutover/cutover/internal/spec"
+)
+
+// CloudApp is the part of an app that runs beyond this machine: the traffic provider that
+// moves its production weights (an ALB) and the group driver that runs its releases (ECS).
+type CloudApp struct {
+	Traffic provider.TrafficProvider
+	Groups  provider.GroupDriver
+}
+
+// CloudOpener opens the cloud side of an app whose spec runs beyond this machine (run.ecs
+// with traffic.alb); client, when not nil, is the egress-restricted one its calls must use.
+// The daemon's is over the AWS SDK.
+type CloudOpener func(ctx context.Context, a *spec.App, client *http.Client) (CloudApp, error)
+
+// cloudApp drives one app's releases as groups behind a traffic provider. It gives the
+// runner the same Fleet and Traffic it has for local instances: a release is one group,
+// seen as one endpoint whose address is its backend (a target group). Releases take turns
+// in the provider's two slots, as CodeDeploy alternates target groups: green goes to the
+// slot blue is not in, and the weights written are mapped to the slots.
+type cloudApp struct {
+	app string
+	CloudApp
+
+	mu      sync.Mutex
+	groups  map[string]provider.Group // by version
+	listed  bool
+	wrote   provider.Written
+	greenIn provider.Slot // the slot of the green share last written
+	primary string        // the group ref last made primary
+	now     func() time.Time
+}
+
+func newCloudApp(app string, c CloudApp) *cloudApp {
+	return &cloudApp{app: app, CloudApp: c, groups: map[string]provider.Group{}, now: time.Now}
+}
+
+// isCloud reports whether a spec runs beyond this machine.
+func isCloud(a *spec.App) bool { return a.Run.ECS != nil }
+
+// cloudOf is app's cloud side, nil for an app on this machine.
+func (e *Engine) cloudOf(app string) *cloudApp {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.clouds[app]
+}
+
+// openCloud opens and prepares a's cloud side: the provider creates or adopts what it owns
+// (refusing what it does not) and the groups of earlier releases are listed.
+func (e *Engine) openCloud(ctx context.Context, a *spec.App) (*cloudApp, error) {
+	if e.cloud == nil {
+		return nil, fmt.Errorf("run.%s: this server drives no cloud engine (it was built without one)", a.Run.Runtime())
+	}
+	c, err := e.cloud(ctx, a, e.outboundClient(a))
+	if err != nil {
+		return nil, fmt.Errorf("run.%s: %w", a.Run.Runtime(), err)
+	}
+	if err := c.Traffic.Prepare(ctx); err != nil {
+		return nil, fmt.Errorf("traffic: prepare the load balancer: %w", err)
+	}
+	ca := newCloudApp(a.Name, c)
+	if err := ca.refresh(ctx); err != nil {
+		return nil, err
+	}
+	return ca, nil
+}
+
+func (c *cloudApp) refresh(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.listed {
+		return nil
+	}
+	gs, err := c.Groups.List(ctx, c.app)
+	if err != nil {
+		return fmt.Errorf("list %s's groups: %w", c.app, err)
+	}
+	for _, g := range gs {
+		c.groups[g.Version] = g
+	}
+	c.listed = true
+	return nil
+}
+
+func (c *cloudApp) endpoint(g provider.Group) deploy.Endpoint {
+	return deploy.Endpoint{ID: c.app + "-" + g.Version + "@" + string(g.Slot), Addr: g.Backend.Ref, Version: g.Version}
+}
+
+// freeSlot is the slot no other release's group is in.
+func (c *cloudApp) freeSlot(version string) (provider.Slot, error) {
+	used := map[provider.Slot]string{}
+	for v, g := range c.groups {
+		if v != version {
+			used[g.Slot] = v
+		}
+	}
+	for _, s := range []provider.Slot{provider.Green, provider.Blue} {
+		if used[s] == "" {
+			return s, nil
+		}
+	}
+	return "", fmt.Errorf("both target groups serve other releases (%s in blue, %s in green); wait for the warm one to retire or roll back first",
+		used[provider.Blue], used[provider.Green])
+}
+
+func (c *cloudApp) Ensure(ctx context.Context, a *spec.App, version string, count int) ([]deploy.Endpoint, error) {
+	if err := c.refresh(ctx); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	g, ok := c.groups[version]
+	slot := g.Slot
+	var err error
+	if !ok {
+		slot, err = c.freeSlot(version)
+	}
+	c.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	r := provider.Release{App: c.app, Version: version, Slot: slot, Image: a.Run.ECS.ImageFor(c.app, version)}
+	if g, err = c.Groups.EnsureRelease(ctx, r, count); err != nil {
+		return nil, err
+	}
+	if err := c.Traffic.Bind(ctx, slot, g.Backend); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.groups[version] = g
+	c.mu.Unlock()
+	return []deploy.Endpoint{c.endpoint(g)}, nil
+}
+
+func (c *cloudApp) group(version string) (provider.Group, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	g, ok := c.groups[version]
+	return g, ok
+}
+
+func (c *cloudApp) Endpoints(version string) []deploy.Endpoint {
+	if g, ok := c.group(version); ok {
+		return []deploy.Endpoint{c.endpoint(g)}
+	}
+	return nil
+}
+
+// Observe reports a release's group as its desired count of instances (the engine counts
+// healthy instances against run.instances): all healthy once the driver reports the group
+// stable at that count, all gone when the driver no longer has it.
+func (c *cloudApp) Observe(ctx context.Context, version string) ([]deploy.InstanceObs, error) {
+	g, ok := c.group(version)
+	if !ok {
+		return nil, nil
+	}
+	obs := deploy.InstanceObs{ID: c.endpoint(g).ID}
+	st, err := c.Groups.Observe(ctx, g)
+	switch {
+	case errors.Is(err, provider.ErrNotFound):
+		obs.Exited, obs.Reason = true, err.Error()
+	case err != nil:
+		return nil, err
+	case len(st.Failures) > 0:
+		obs.Reason = strings.Join(st.Failures, "; ")
+	case st.Stable && st.Desired > 0:
+		obs.Healthy = true
+	default:
+		obs.Reason = fmt.Sprintf("%d of %d tasks running, %d healthy; not steady yet", st.Running, st.Desired, st.Healthy)
+	}
+	out := []deploy.InstanceObs{obs}
+	for i := 2; i <= st.Desired; i++ {
+		o := obs
+		o.ID = fmt.Sprintf("%s/%d", obs.ID, i)
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+func (c *cloudApp) Stop(ctx context.Context, version string) error {
+	g, ok := c.group(version)
+	if !ok {
+		return nil
+	}
+	if err := c.Groups.Retire(ctx, g); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	delete(c.groups, version)
+	c.mu.Unlock()
+	return nil
+}
+
+func (c *cloudApp) Scale(ctx context.Context, version string, count int) error {
+	g, ok := c.group(version)
+	if !ok {
+		return nil
+	}
+	return c.Groups.Scale(ctx, g, count)
+}
+
+func (c *cloudApp) versions() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]string, 0, len(c.groups))
+	for v := range c.groups {
+		out = append(out, v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// applyCloudTimeout bounds the preparation of a load balancer at apply.
+const applyCloudTimeout = time.Minute
+
+// applyCloud opens a cloud app's provider and driver (again, for a spec applied anew) and
+// prepares what they own. An app cannot move between this machine and a cloud engine.
+func (e *Engine) applyCloud(a *spec.App) error {
+	e.mu.Lock()
+	_, local := e.specs[a.Name]
+	_, cloud := e.clouds[a.Name]
+	e.mu.Unlock()
+	if local && !cloud {
+		return fmt.Errorf("run.%s: %s runs on this machine; an app cannot move to a cloud engine: apply it under a new name", a.Run.Runtime(), a.Name)
+	}
+	ctx, cancel := context.WithTimeout(e.ctx, applyCloudTimeout)
+	defer cancel()
+	ca, err := e.openCloud(ctx, a)
+	if err != nil {
+		return err
+	}
+	ca.now = e.clock.Now
+	e.mu.Lock()
+	if prev := e.clouds[a.Name]; prev != nil {
+		ca.keep(prev)
+	}
+	e.clouds[a.Name] = ca
+	e.mu.Unlock()
+	return nil
+}
+
+// restoreCloud re-adopts a cloud app after a restart: its provider's objects and its
+// groups, found by owner tags and external IDs.
+func (e *Engine) restoreCloud(ctx context.Context, a *spec.App) error {
+	ca, err := e.openCloud(ctx, a)
+	if err != nil {
+		return fmt.Errorf("restore app %s: %w", a.Name, err)
+	}
+	ca.now = e.clock.Now
+	e.clouds[a.Name] = ca // e.mu is not needed: restore runs before anything else
+	return nil
+}
+
+// keep carries what the previous opening of the app knew (the last write, the primary).
+func (c *cloudApp) keep(prev *cloudApp) {
+	prev.mu.Lock()
+	defer prev.mu.Unlock()
+	c.wrote, c.greenIn, c.primary = prev.wrote, prev.greenIn, prev.primary
+}

@@ -1,0 +1,105 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/cutover/cutover/internal/deploy"
+	"github.com/cutover/cutover/internal/provider"
+)
+
+// cloudCallTimeout bounds one call of the runner's to a cloud provider.
+const cloudCallTimeout = 30 * time.Second
+
+func other(s provider.Slot) provider.Slot {
+	if s == provider.Green {
+		return provider.Blue
+	}
+	return provider.Green
+}
+
+// slotOf is the slot an endpoint's release is in.
+func (c *cloudApp) slotOf(eps []deploy.Endpoint) (provider.Slot, bool) {
+	if len(eps) == 0 {
+		return "", false
+	}
+	g, ok := c.group(eps[0].Version)
+	return g.Slot, ok
+}
+
+// Route writes the whole weight: green's share goes to green's slot, the rest to blue's.
+// With no green, blue's slot gets everything and its group becomes the service's primary.
+func (c *cloudApp) Route(blue, green []deploy.Endpoint, weight int) error {
+	ctx, cancel := context.WithTimeout(context.Background(), cloudCallTimeout)
+	defer cancel()
+	greenIn, ok := c.slotOf(green)
+	if !ok {
+		weight = 0
+		if b, ok := c.slotOf(blue); ok {
+			greenIn = other(b)
+		} else {
+			greenIn = provider.Green
+		}
+	}
+	slotBP := weight
+	if greenIn == provider.Blue {
+		slotBP = provider.MaxBP - weight
+	}
+	w, err := c.Traffic.SetWeight(ctx, slotBP)
+	if err != nil {
+		return fmt.Errorf("%s: write green at %d bp: %w", c.app, weight, err)
+	}
+	c.mu.Lock()
+	c.wrote, c.greenIn = w, greenIn
+	c.mu.Unlock()
+	if len(green) == 0 && len(blue) > 0 {
+		return c.promote(ctx, blue[0].Version)
+	}
+	return nil
+}
+
+// promote marks the group that serves everything as the primary one, once.
+func (c *cloudApp) promote(ctx context.Context, version string) error {
+	p, ok := c.Groups.(provider.Promoter)
+	g, found := c.group(version)
+	if !ok || !found {
+		return nil
+	}
+	c.mu.Lock()
+	done := c.primary == g.Ref
+	c.mu.Unlock()
+	if done {
+		return nil
+	}
+	if err := p.Promote(ctx, g); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.primary = g.Ref
+	c.mu.Unlock()
+	return nil
+}
+
+// VerifyTraffic reads the provider back and says, in green's terms, whether it holds the
+// weight last written, converged and settled.
+func (c *cloudApp) VerifyTraffic() (deploy.TrafficCheck, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), cloudCallTimeout)
+	defer cancel()
+	o, err := c.Traffic.Observe(ctx)
+	if err != nil {
+		return deploy.TrafficCheck{}, fmt.Errorf("%s: read the load balancer back: %w", c.app, err)
+	}
+	c.mu.Lock()
+	w, greenIn := c.wrote, c.greenIn
+	c.mu.Unlock()
+	ok, why := provider.Verify(o, w, c.now())
+	if w.At.IsZero() {
+		ok, why = false, "nothing written yet by this server"
+	}
+	weight := o.GreenBP
+	if greenIn == provider.Blue {
+		weight = provider.MaxBP - o.GreenBP
+	}
+	return deploy.TrafficCheck{Weight: weight, Verified: ok, Reason: why, Evidence: o.Evidence, Drift: o.Drift}, nil
+}

@@ -1,0 +1,279 @@
+package spec
+
+import (
+	"regexp"
+	"strings"
+	"time"
+)
+
+// ECS runs each release as an ECS task set of one service with the EXTERNAL deployment
+// controller (CodeDeploy's ECS blue/green, driven by cutover): one task definition revision
+// per release, its task set registered in its slot's target group of traffic.alb, scaled to
+// run.instances tasks. Every task gets PORT (container_port), CUTOVER_APP and
+// CUTOVER_VERSION. Requires traffic.alb.
+type ECS struct {
+	// The ECS cluster's name; it must exist.
+	//
+	// Required.
+	// Example: prod
+	Cluster string `yaml:"cluster"`
+
+	// The service's name. cutover creates it (EXTERNAL controller) when it does not exist and
+	// refuses an existing one with another deployment controller.
+	//
+	// Default: the app's name.
+	// Example: web
+	Service string `yaml:"service,omitempty"`
+
+	// The container image of a release; $CUTOVER_VERSION (or ${CUTOVER_VERSION}) is replaced
+	// by the version deployed.
+	//
+	// Required.
+	// Example: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:$CUTOVER_VERSION
+	Image string `yaml:"image"`
+
+	// The container's name in the task definition.
+	//
+	// Default: the app's name.
+	// Example: web
+	Container string `yaml:"container,omitempty"`
+
+	// The port the container serves on; the target groups send traffic there.
+	//
+	// Default: 8080.
+	// Example: 8000
+	ContainerPort int `yaml:"container_port,omitempty" spec:"nonzero"`
+
+	// Fargate task CPU units.
+	//
+	// Default: 256
+	// Example: 512
+	CPU string `yaml:"cpu,omitempty"`
+
+	// Fargate task memory in MiB.
+	//
+	// Default: 512
+	// Example: 1024
+	Memory string `yaml:"memory,omitempty"`
+
+	// The subnets of the tasks (awsvpc networking).
+	//
+	// Required.
+	// Example: [subnet-0a1b2c3d]
+	Subnets []string `yaml:"subnets,flow"`
+
+	// The security groups of the tasks.
+	//
+	// Required.
+	// Example: [sg-0a1b2c3d]
+	SecurityGroups []string `yaml:"security_groups,flow"`
+}
+
+// Traffic says what moves production traffic between blue and green when it is not the
+// built-in router.
+type Traffic struct {
+	// An existing Application Load Balancer: cutover creates or adopts (by its owner tag
+	// cutover.owner, refusing listeners and target groups without it) the production listener,
+	// an optional test listener and two target groups, <app>-blue and <app>-green, and moves
+	// the production listener's forward weights. routes and test_listener must then be empty.
+	//
+	// Default: none (the built-in router serves routes).
+	// Example: {load_balancer: "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188", vpc: vpc-0a1b2c3d, port: 80}
+	ALB *ALB `yaml:"alb,omitempty"`
+}
+
+// ALB is the load balancer side of traffic.alb.
+type ALB struct {
+	// The load balancer's ARN.
+	//
+	// Required.
+	// Example: arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188
+	LoadBalancer string `yaml:"load_balancer"`
+
+	// The VPC of the target groups.
+	//
+	// Required.
+	// Example: vpc-0a1b2c3d
+	VPC string `yaml:"vpc"`
+
+	// The production listener's port.
+	//
+	// Required.
+	// Example: 443
+	Port int `yaml:"port"`
+
+	// The test listener's port: it forwards only to green while a deployment is under way
+	// (CodeDeploy's test listener). 0 for none.
+	//
+	// Default: none.
+	// Example: 8443
+	TestPort int `yaml:"test_port,omitempty"`
+
+	// How long after the listener reads back the written weights clients are assumed to
+	// see them (ALB rule changes are not effective at once). A step's pause starts then.
+	//
+	// Default: 5s.
+	// Example: 10s
+	Settle Duration `yaml:"settle,omitempty" spec:"nonzero"`
+
+	// How long a step waits for the listener to hold the weights cutover wrote, converged
+	// and settled, before it fails with the load balancer's reason.
+	//
+	// Default: 5m.
+	// Example: 2m
+	VerifyTimeout Duration `yaml:"verify_timeout,omitempty" spec:"nonzero"`
+}
+
+// AWS is where the AWS parts of a spec (run.ecs, traffic.alb) are called. Credentials come
+// the usual AWS way: the server's environment, shared config and credentials files, an
+// instance or task role.
+type AWS struct {
+	// The AWS region.
+	//
+	// Default: the server's AWS_REGION (or its shared config).
+	// Example: eu-west-1
+	Region string `yaml:"region,omitempty"`
+
+	// An AWS-compatible endpoint to call instead of AWS's (an emulator such as moto_server,
+	// a VPC endpoint) for ECS and ELBv2. egress.allow applies to it.
+	//
+	// Default: AWS's endpoints for the region.
+	// Example: http://127.0.0.1:5000
+	Endpoint string `yaml:"endpoint,omitempty"`
+}
+
+// RuntimeECS names run.ecs.
+const RuntimeECS = "ecs"
+
+// ImageFor is the image of version: $CUTOVER_APP and $CUTOVER_VERSION replaced.
+func (e *ECS) ImageFor(app, version string) string {
+	return (&Docker{Image: e.Image}).ImageFor(app, version)
+}
+
+var (
+	arnELBRE = regexp.MustCompile(`^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:loadbalancer/app/[A-Za-z0-9-]{1,32}/[0-9a-f]{1,16}$`)
+	awsIDRE  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,254}$`)
+	ecsName  = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+)
+
+func (e *ECS) defaults(app string) {
+	fill(&e.Service, app)
+	fill(&e.Container, app)
+	fill(&e.ContainerPort, 8080)
+	fill(&e.CPU, "256")
+	fill(&e.Memory, "512")
+}
+
+func (e *ECS) validate(c *checker, path string, a *App) {
+	if !ecsName.MatchString(e.Cluster) {
+		c.add(path+".cluster", "required: the ECS cluster's name (letters, digits, - and _), got %q", clip(e.Cluster))
+	}
+	if !ecsName.MatchString(e.Service) {
+		c.add(path+".service", "%q is not an ECS service name (letters, digits, - and _)", clip(e.Service))
+	}
+	if !ecsName.MatchString(e.Container) {
+		c.add(path+".container", "%q is not a container name (letters, digits, - and _)", clip(e.Container))
+	}
+	if e.Image == "" {
+		c.add(path+".image", "required: the release's image, like registry.example.com/web:$CUTOVER_VERSION")
+	} else {
+		(&Docker{Image: e.Image}).validateImage(c, path+".image")
+	}
+	if e.ContainerPort < 1 || e.ContainerPort > 65535 {
+		c.add(path+".container_port", "must be a port, 1 to 65535, got %d", e.ContainerPort)
+	}
+	if !digits(e.CPU) {
+		c.add(path+".cpu", "%q is not a number of CPU units, like 256", clip(e.CPU))
+	}
+	if !digits(e.Memory) {
+		c.add(path+".memory", "%q is not a number of MiB, like 512", clip(e.Memory))
+	}
+	ids(c, path+".subnets", e.Subnets, "subnet-")
+	ids(c, path+".security_groups", e.SecurityGroups, "sg-")
+	if a.Traffic.ALB == nil {
+		c.add(path, "run.ecs needs traffic.alb: the load balancer whose target groups its task sets join")
+	}
+}
+
+func digits(s string) bool {
+	return s != "" && len(s) <= 6 && strings.Trim(s, "0123456789") == ""
+}
+
+func ids(c *checker, path string, list []string, prefix string) {
+	if len(list) == 0 {
+		c.add(path, "required: at least one, like [%s0a1b2c3d]", prefix)
+	}
+	if len(list) > 16 {
+		c.add(path, "%d entries, at most 16", len(list))
+	}
+	for i, id := range list {
+		if !strings.HasPrefix(id, prefix) || !awsIDRE.MatchString(id) {
+			c.add(index(path, i), "%q is not an ID starting %s", clip(id), prefix)
+		}
+	}
+}
+
+func (t *Traffic) defaults() {
+	if l := t.ALB; l != nil {
+		fill(&l.Settle, Duration(5*time.Second))
+		fill(&l.VerifyTimeout, Duration(5*time.Minute))
+	}
+}
+
+func (t *Traffic) validate(c *checker, a *App) {
+	l := t.ALB
+	if l == nil {
+		return
+	}
+	p := "traffic.alb"
+	if !arnELBRE.MatchString(l.LoadBalancer) {
+		c.add(p+".load_balancer", "%q is not an Application Load Balancer ARN, like arn:aws:elasticloadbalancing:REGION:ACCOUNT:loadbalancer/app/NAME/ID", clip(l.LoadBalancer))
+	}
+	if !strings.HasPrefix(l.VPC, "vpc-") || !awsIDRE.MatchString(l.VPC) {
+		c.add(p+".vpc", "required: the target groups' VPC ID, like vpc-0a1b2c3d, got %q", clip(l.VPC))
+	}
+	if l.Port < 1 || l.Port > 65535 {
+		c.add(p+".port", "required: the production listener's port, 1 to 65535, got %d", l.Port)
+	}
+	if l.TestPort < 0 || l.TestPort > 65535 {
+		c.add(p+".test_port", "must be a port, 1 to 65535 (0 for none), got %d", l.TestPort)
+	} else if l.TestPort != 0 && l.TestPort == l.Port {
+		c.add(p+".test_port", "%d is also traffic.alb.port; the test listener needs its own port", l.TestPort)
+	}
+	c.positive(p+".settle", l.Settle)
+	c.positive(p+".verify_timeout", l.VerifyTimeout)
+	if len(a.Name) > 26 {
+		c.add("app", "an app behind traffic.alb has a name of at most 26 characters (its target groups are <app>-green), got %d", len(a.Name))
+	}
+	if len(a.Routes) > 0 {
+		c.add("routes", "traffic.alb serves the app: leave routes out (the load balancer's listener is the route)")
+	}
+	if a.TestListener != "" {
+		c.add("test_listener", "traffic.alb serves the app: use traffic.alb.test_port instead")
+	}
+	if a.Run.Runtime() != RuntimeECS {
+		c.add(p, "traffic.alb sends traffic to ECS task sets only: set run.ecs")
+	}
+	if a.Strategy.Rolling != nil {
+		c.add("strategy.rolling", "not with traffic.alb: releases run as whole task sets; use canary, linear or bluegreen")
+	}
+	if an := a.Analysis; an != nil {
+		for i, ch := range an.Checks {
+			if ch.External == nil {
+				c.add(index("analysis.checks", i), "the built-in router is not in the path of traffic.alb, so it has no %s signals: use an external check or analysis.alarms", ch.Name)
+			}
+		}
+		if len(an.Checks) == 0 && an.Alarms == nil {
+			c.add("analysis", "behind traffic.alb analysis needs alarms (analysis.alarms) or external checks: the built-in router sees none of the traffic")
+		}
+	}
+}
+
+func (a *AWS) validate(c *checker) {
+	if a.Region != "" && !regionRE.MatchString(a.Region) {
+		c.add("aws.region", "%q is not an AWS region, like us-east-1", clip(a.Region))
+	}
+	if a.Endpoint != "" {
+		c.httpURL("aws.endpoint", a.Endpoint)
+	}
+}
