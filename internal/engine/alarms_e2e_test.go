@@ -25,12 +25,7 @@ import (
 // CloudWatch's reason, though the router's own checks pass.
 func TestE2ECloudWatchAlarmRollsBack(t *testing.T) {
 	m := awstest.Start(t)
-	// The credentials and region the AWS way: the server's environment.
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
+	awsEnv(t)
 	admin := cw.NewFromConfig(m.Config(), func(o *cw.Options) {
 		o.Protocol = awsjson.New10(schemas.GraniteServiceVersion20100801)
 		o.DisableRequestCompression = true
@@ -81,4 +76,14 @@ analysis:
 	if got := r.servedBy(); got != "v1" {
 		t.Errorf("served by %s after the rollback, want v1", got)
 	}
+}
+
+// awsEnv gives the server moto's credentials and region the AWS way: its environment, with
+// no shared config or credentials files.
+func awsEnv(t *testing.T) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
 }

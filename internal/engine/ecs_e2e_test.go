@@ -42,11 +42,7 @@ type ecsWorld struct {
 
 func newECSWorld(t *testing.T) *ecsWorld {
 	m := awstest.Start(t)
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
+	awsEnv(t)
 	w := &ecsWorld{t: t, m: m, elb: elb.NewFromConfig(m.Config()), ecs: ecs.NewFromConfig(m.Config()),
 		cw: cw.NewFromConfig(m.Config(), func(o *cw.Options) {
 			o.Protocol = awsjson.New10(schemas.GraniteServiceVersion20100801)
@@ -173,6 +169,23 @@ func (w *ecsWorld) first() {
 	}
 }
 
+// heldAtTenPercent applies the app with one 10% step held for an hour (and extra), deploys
+// v1, then v2, and returns v2's deployment once 10% is verified on the listener.
+func (w *ecsWorld) heldAtTenPercent(extra string) deploy.State {
+	w.t.Helper()
+	if err := w.r.eng.Apply(w.spec("strategy:\n  canary:\n    steps: [{weight: 10, pause: 1h}]\n" + extra)); err != nil {
+		w.t.Fatal(err)
+	}
+	w.first()
+	s, err := w.r.eng.Deploy(context.Background(), "web", "v2", nil)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	waitFor(w.t, w.r, s.ID, func(s deploy.State) bool { return !s.VerifiedAt.IsZero() && s.VerifiedWeight == 1000 })
+	s, _ = w.r.eng.Deployment(s.ID)
+	return s
+}
+
 const canarySteps = `strategy:
   canary:
     steps:
@@ -218,22 +231,8 @@ func TestE2EECSCanaryWalksTheALB(t *testing.T) {
 // (The read-back after the rollback is logged: a finished deployment takes no more events.)
 func TestE2EECSAlarmRollsBackToBlue(t *testing.T) {
 	w := newECSWorld(t)
-	if err := w.r.eng.Apply(w.spec(fmt.Sprintf(`strategy:
-  canary:
-    steps: [{weight: 10, pause: 1h}]
-analysis:
-  interval: 200ms
-  alarms: {names: [web-5xx], endpoint: %q}
-`, w.m.URL))); err != nil {
-		t.Fatal(err)
-	}
-	w.first()
+	s := w.heldAtTenPercent(fmt.Sprintf("analysis:\n  interval: 200ms\n  alarms: {names: [web-5xx], endpoint: %q}\n", w.m.URL))
 	v1 := w.taskSets()["v1"]
-	s, err := w.r.eng.Deploy(context.Background(), "web", "v2", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, w.r, s.ID, func(s deploy.State) bool { return !s.VerifiedAt.IsZero() && s.VerifiedWeight == 1000 })
 	if _, err := w.cw.SetAlarmState(awstest.Ctx(t), &cw.SetAlarmStateInput{AlarmName: aws.String("web-5xx"), StateValue: cwtypes.StateValueAlarm,
 		StateReason: aws.String("Threshold Crossed: 12 > 5")}); err != nil {
 		t.Fatal(err)
@@ -301,15 +300,7 @@ func TestE2EECSUnhealthyTaskSetFailsBlueUntouched(t *testing.T) {
 // sets, and the promoted deployment finishes on them.
 func TestE2EECSRestartResumesOnTheSameObjects(t *testing.T) {
 	w := newECSWorld(t)
-	if err := w.r.eng.Apply(w.spec("strategy:\n  canary:\n    steps: [{weight: 10, pause: 1h}]\n")); err != nil {
-		t.Fatal(err)
-	}
-	w.first()
-	s, err := w.r.eng.Deploy(context.Background(), "web", "v2", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, w.r, s.ID, func(s deploy.State) bool { return !s.VerifiedAt.IsZero() && s.VerifiedWeight == 1000 })
+	s := w.heldAtTenPercent("")
 	before := w.taskSets()
 	w.r.close()
 	w.r.open()
@@ -334,15 +325,7 @@ func TestE2EECSRestartResumesOnTheSameObjects(t *testing.T) {
 // the deployment pauses saying so and leaves their weights; resume writes cutover's again.
 func TestE2EECSDriftIsReportedNotOverwritten(t *testing.T) {
 	w := newECSWorld(t)
-	if err := w.r.eng.Apply(w.spec("strategy:\n  canary:\n    steps: [{weight: 10, pause: 1h}]\n")); err != nil {
-		t.Fatal(err)
-	}
-	w.first()
-	s, err := w.r.eng.Deploy(context.Background(), "web", "v2", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, w.r, s.ID, func(s deploy.State) bool { return !s.VerifiedAt.IsZero() && s.VerifiedWeight == 1000 })
+	s := w.heldAtTenPercent("")
 	ctx := awstest.Ctx(t)
 	ls, err := w.elb.DescribeListeners(ctx, &elb.DescribeListenersInput{LoadBalancerArn: aws.String(w.lb)})
 	if err != nil {
