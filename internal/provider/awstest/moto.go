@@ -82,10 +82,14 @@ func (m *Moto) Reset(t *testing.T) {
 	}
 }
 
-// Config is an SDK config for moto: static test credentials, us-east-1, no retries.
+// Config is an SDK config for moto: static test credentials, us-east-1, and the SDK's
+// standard retries (3 attempts), as cutover's own clients use: moto's werkzeug server now
+// and then resets a kept-alive connection, which the SDK classes as a retryable
+// connection error ("use of closed network connection"); with one attempt a test set-up
+// call failed on it in CI.
 func (m *Moto) Config() aws.Config {
 	return aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
-		BaseEndpoint: aws.String(m.URL), RetryMaxAttempts: 1}
+		BaseEndpoint: aws.String(m.URL), RetryMaxAttempts: 3}
 }
 
 // Ctx is a context bounded for one test's calls.
