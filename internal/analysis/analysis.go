@@ -37,8 +37,8 @@ import (
 	"github.com/cutover/cutover/internal/signals"
 )
 
-// Check is one named metric check. Exactly one of ErrorRate, Latency, RequestRate and
-// External must be set; Validate reports a check that breaks this or any other rule.
+// Check is one named metric check. Exactly one of ErrorRate, Latency, RequestRate,
+// External and Reported must be set; Validate reports a check that breaks this or any other rule.
 type Check struct {
 	// Name identifies the check in results and evidence, e.g. "error-rate".
 	Name string
@@ -51,6 +51,9 @@ type Check struct {
 	RequestRate *RequestRate
 	// External judges a number fetched from another metrics system; only Fetcher can.
 	External *External
+	// Reported judges green's totals as another metrics system reports them (a load
+	// balancer's CloudWatch metrics); only EvaluateReported can.
+	Reported *Reported
 }
 
 // Input is what the router-signal checks judge: green's and blue's traffic over the same
@@ -90,6 +93,8 @@ func Evaluate(c Check, in Input) Result {
 		return evalLatency(c, *c.Latency, in)
 	case c.RequestRate != nil:
 		return evalRequestRate(c, *c.RequestRate, in)
+	case c.Reported != nil:
+		return inconclusive(c, "check %q judges another metrics system's totals: evaluate it with EvaluateReported", c.Name)
 	default:
 		return inconclusive(c, "external check %q queries a metrics server: evaluate it with Fetcher", c.Name)
 	}
@@ -149,8 +154,12 @@ func (c Check) Validate() error {
 		kinds++
 		errs = append(errs, x.validate()...)
 	}
+	if r := c.Reported; r != nil {
+		kinds++
+		errs = append(errs, r.validate()...)
+	}
 	if kinds != 1 {
-		add("check", "exactly one of error_rate, latency, request_rate and external must be set, got %d", kinds)
+		add("check", "exactly one of error_rate, latency, request_rate, external and reported must be set, got %d", kinds)
 	}
 	return errors.Join(errs...)
 }

@@ -116,6 +116,7 @@ type Deployment struct {
 	Paused     bool       `json:"paused,omitempty"`
 	Reason     string     `json:"reason"`
 	Evidence   []string   `json:"evidence,omitempty"`
+	Traffic    string     `json:"traffic,omitempty"` // a load balancer's own evidence of the weights it holds
 	CreatedAt  time.Time  `json:"created_at"`
 	EndedAt    *time.Time `json:"ended_at,omitempty"`
 	StepEndsAt *time.Time `json:"step_ends_at,omitempty"` // when the current pause ends

@@ -19,7 +19,7 @@ func toDeployment(s deploy.State) api.Deployment {
 	d := api.Deployment{
 		ID: s.ID, App: s.App, Kind: s.Kind, Phase: string(s.Phase), Terminal: s.Phase.Terminal(),
 		Green: s.Plan.GreenVersion, Blue: s.Plan.BlueVersion, Weight: percent(s.Weight),
-		Steps: len(s.Plan.Steps), Paused: s.Paused, Reason: s.Reason, Evidence: s.Evidence, CreatedAt: s.CreatedAt,
+		Steps: len(s.Plan.Steps), Paused: s.Paused, Reason: s.Reason, Evidence: s.Evidence, Traffic: s.TrafficEvidence(), CreatedAt: s.CreatedAt,
 	}
 	switch s.Phase {
 	case deploy.PhaseBeforeStart, deploy.PhaseStarting, deploy.PhaseTesting:

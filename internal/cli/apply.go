@@ -11,6 +11,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/cutover/cutover/internal/api"
+	"github.com/cutover/cutover/internal/spec"
 )
 
 func newApplyCmd(g *globals) *cobra.Command {
@@ -66,12 +67,29 @@ exit status is 1.`,
 }
 
 func newValidateCmd(g *globals) *cobra.Command {
-	var file string
+	var file, explain string
 	cmd := &cobra.Command{
-		Use:   "validate -f FILE",
+		Use:   "validate -f FILE | --explain FIELD",
 		Short: "Check an app spec without storing it: exit 0 when valid, 1 when not",
-		Args:  cobra.NoArgs,
+		Long: `Check an app spec without storing it: exit 0 when valid, 1 when not.
+
+--explain FIELD describes a field of the spec instead, as docs/spec.md does (its type,
+default, meaning and an example), without a server: the paths are those problems name,
+like traffic.alb.test_port or hooks[0].http.path; an object lists its fields, and
+--explain "" lists the top level.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Flags().Changed("explain") {
+				if file != "" {
+					return &exitError{code: ExitError, msg: "validate: use -f FILE or --explain FIELD, not both"}
+				}
+				text, err := spec.Explain(explain)
+				if err != nil {
+					return &exitError{code: ExitError, msg: err.Error()}
+				}
+				fmt.Fprint(cmd.OutOrStdout(), text)
+				return nil
+			}
 			c, asJSON, err := g.session()
 			if err != nil {
 				return err
@@ -101,6 +119,7 @@ func newValidateCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "", "the app spec (YAML); - reads stdin")
+	cmd.Flags().StringVar(&explain, "explain", "", "describe a spec field (like traffic.alb.test_port) instead of checking a file")
 	g.addOutput(cmd)
 	return cmd
 }

@@ -185,6 +185,9 @@ func (v *view) render(now time.Time) string {
 		}
 		tw.Flush()
 	}
+	if d.Traffic != "" {
+		fmt.Fprintf(&b, "traffic:  %s\n", d.Traffic)
+	}
 	fmt.Fprintf(&b, "reason:   %s\n", d.Reason)
 	return safe(b.String())
 }

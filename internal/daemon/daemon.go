@@ -155,9 +155,9 @@ func cloudWatchAlarms(ctx context.Context, al spec.Alarms, hc *http.Client) (pro
 
 // awsCloud opens an app's ECS service behind its ALB with the AWS SDK.
 func awsCloud(ctx context.Context, a *spec.App, hc *http.Client) (engine.CloudApp, error) {
-	alb, ecs, err := awsapp.Open(ctx, a, hc)
+	aa, err := awsapp.Open(ctx, a, hc)
 	if err != nil {
 		return engine.CloudApp{}, err
 	}
-	return engine.CloudApp{Traffic: alb, Groups: ecs}, nil
+	return engine.CloudApp{Traffic: aa.ALB, Groups: aa.ECS, Signals: aa.Signals}, nil
 }

@@ -90,6 +90,9 @@ func Why(s State, now time.Time) string {
 		fmt.Fprintf(&b, "; deadline in %s", s.Deadline().Sub(now).Round(time.Second))
 	}
 	fmt.Fprintf(&b, "\nlast: %s", s.Reason)
+	if t := s.TrafficEvidence(); t != "" {
+		fmt.Fprintf(&b, "\ntraffic: %s", t)
+	}
 	for _, e := range s.Evidence {
 		fmt.Fprintf(&b, "\nevidence: %s", e)
 	}

@@ -185,6 +185,10 @@ type State struct {
 	// Drift is what the provider held instead of what cutover wrote, when someone else
 	// changed it; the deployment is paused on it, never overwriting it silently.
 	Drift string `json:"drift,omitempty"`
+	// Traffic is the provider's own evidence of what it holds, from the read-back that
+	// verified the weight ("ALB listener :80 weights web-blue=90 web-green=10 read back at
+	// 12:01:03"), or what the read-back waits on; only with Plan.VerifyTraffic.
+	Traffic string `json:"traffic,omitempty"`
 	// Reason is why the deployment is where it is: the last transition with its evidence.
 	Reason string `json:"reason"`
 	// Evidence is the last analysis outcome, for `why`.

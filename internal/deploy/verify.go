@@ -32,7 +32,7 @@ func (d *decision) verifyTraffic(tc *TrafficCheck) bool {
 	}
 	if tc != nil && tc.Drift != "" {
 		if s.Drift != tc.Drift {
-			s.Drift = tc.Drift
+			s.Drift, s.Traffic = tc.Drift, tc.Evidence
 			s.Paused, s.PauseReason = true, "drift: "+tc.Drift
 			d.record("drift at %s: %s; paused without overwriting it: `cutover resume` writes green at %s again, `cutover abort` sends traffic back to blue",
 				describePosition(s), tc.Drift, pct(s.Weight))
@@ -47,10 +47,13 @@ func (d *decision) verifyTraffic(tc *TrafficCheck) bool {
 		return true
 	}
 	if tc != nil && tc.Verified && tc.Weight == s.Weight {
-		s.VerifiedWeight, s.VerifiedAt = s.Weight, d.now
+		s.VerifiedWeight, s.VerifiedAt, s.Traffic = s.Weight, d.now, tc.Evidence
 		s.StepReachedAt = d.now // the pause counts from when clients see the weight
 		d.record("green at %s verified: %s", pct(s.Weight), tc.Evidence)
 		return true
+	}
+	if tc != nil && tc.Reason != "" {
+		s.Traffic = fmt.Sprintf("waiting for the provider to hold green at %s: %s", pct(s.Weight), tc.Reason)
 	}
 	limit := s.Plan.VerifyTimeout
 	if limit <= 0 {
@@ -128,4 +131,13 @@ func (r *Runner) verifyRollback(ctx context.Context, s State) {
 		}
 	}
 	r.Log.Error(fmt.Sprintf("traffic back on blue written but not verified within %s", rollbackVerifyFor), "deployment", s.ID, "reason", reason)
+}
+
+// TrafficEvidence is the provider's evidence worth showing: none once a deployment has
+// sent traffic back to blue (its read-back is logged, the state no longer changes).
+func (s State) TrafficEvidence() string {
+	if s.Phase == PhaseRolledBack || s.Phase == PhaseAborted || s.Phase == PhaseFailed {
+		return ""
+	}
+	return s.Traffic
 }

@@ -24,10 +24,16 @@ func TestPauseStartsWhenTheProviderHoldsTheWeight(t *testing.T) {
 	m := atFirstStep(t, verifyPlan())
 	m.advance(30 * time.Second)
 	m.decide(Observation{Green: healthy(2), Traffic: &TrafficCheck{Weight: 0, Reason: "provider has not converged"}})
+	if w := Why(m.s, m.now); !strings.Contains(w, "\ntraffic: waiting for the provider to hold green at 10%: provider has not converged") {
+		t.Fatalf("why while the read-back waits:\n%s", w)
+	}
 	m.advance(40 * time.Second) // 70s after the write: the pause would be over had it started then
 	m.decide(Observation{Green: healthy(2), Traffic: held(1000)})
 	if m.s.VerifiedAt != m.now || !strings.Contains(m.s.Reason, "verified: ALB listener") {
 		t.Fatalf("not verified at the read-back: %+v", m.s)
+	}
+	if w := Why(m.s, m.now); !strings.Contains(w, "\ntraffic: ALB listener weights read back") {
+		t.Fatalf("why lacks the provider's evidence:\n%s", w)
 	}
 	m.advance(59 * time.Second)
 	m.decide(Observation{Green: healthy(2), Traffic: held(1000)})
@@ -59,6 +65,9 @@ func TestUnverifiedWeightFailsAtTheVerifyTimeout(t *testing.T) {
 	m.wantWeight(0)
 	if !strings.Contains(m.s.Reason, "not verified within 2m0s: provider has not converged on the written weight: listener update pending") {
 		t.Fatalf("reason: %s", m.s.Reason)
+	}
+	if e := m.s.TrafficEvidence(); e != "" {
+		t.Fatalf("a rolled-back deployment still shows the provider's evidence of green: %s", e)
 	}
 }
 

@@ -53,7 +53,7 @@ func (an analyzer) Evaluate(ctx context.Context, app string, window time.Duratio
 	if err != nil {
 		return deploy.AnalysisResult{Verdict: analysis.Inconclusive, Evidence: []string{err.Error()}}
 	}
-	var in analysis.Input // a cloud app has only external checks and alarms (spec validation)
+	var in analysis.Input // a cloud app has only cloudwatch and external checks and alarms (spec validation)
 	if !isCloud(a) {
 		sig, ok := an.e.router.Signals(app, window)
 		if !ok {
@@ -65,6 +65,8 @@ func (an analyzer) Evaluate(ctx context.Context, app string, window time.Duratio
 	for _, c := range checksFor(a) {
 		if c.External != nil {
 			results = append(results, analysis.Fetcher{Client: an.e.outboundClient(a)}.Evaluate(ctx, c))
+		} else if c.Reported != nil {
+			results = append(results, an.reported(ctx, app, c, window, minRequests))
 		} else {
 			results = append(results, analysis.Evaluate(c, in))
 		}
@@ -131,11 +133,15 @@ func (h hookRunner) Run(ctx context.Context, s deploy.State, w deploy.HookWait) 
 	}
 	info := hooks.Info{App: s.App, Deployment: s.ID, Point: string(w.Point), BlueVersion: s.Plan.BlueVersion,
 		GreenVersion: s.Plan.GreenVersion, Weight: float64(s.Weight) / 100}
-	if a.TestListener != "" {
-		info.TestURL = "http://" + a.TestListener
-	}
-	if green, _ := h.e.fleet.Endpoints(ctx, s.App, s.Plan.GreenVersion); len(green) > 0 {
-		info.GreenURL = "http://" + green[0].Addr
+	if ca := h.e.cloudOf(s.App); ca != nil {
+		info.TestURL = ca.testURL(ctx) // green's tasks are reached through the test listener only
+	} else {
+		if a.TestListener != "" {
+			info.TestURL = "http://" + a.TestListener
+		}
+		if green, _ := h.e.fleet.Endpoints(ctx, s.App, s.Plan.GreenVersion); len(green) > 0 {
+			info.GreenURL = "http://" + green[0].Addr
+		}
 	}
 	hk := hooks.Hook{Name: sh.Name, Timeout: sh.Timeout.Duration()}
 	switch {

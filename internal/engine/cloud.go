@@ -20,6 +20,8 @@ import (
 type CloudApp struct {
 	Traffic provider.TrafficProvider
 	Groups  provider.GroupDriver
+	// Signals gives the per-release metrics cloudwatch checks judge; nil when there are none.
+	Signals provider.SignalSource
 }
 
 // CloudOpener opens the cloud side of an app whose spec runs beyond this machine (run.ecs
@@ -42,12 +44,19 @@ type cloudApp struct {
 	wrote   provider.Written
 	greenIn provider.Slot // the slot of the green share last written
 	primary string        // the group ref last made primary
-	now     func() time.Time
+	testIn  provider.Slot // the slot the test route was last pointed at
+	// testRoute is set when the spec has a test route (traffic.alb.test_port): it follows
+	// green while a deployment runs and the live release between deployments.
+	testRoute bool
+	now       func() time.Time
 }
 
 func newCloudApp(app string, c CloudApp) *cloudApp {
 	return &cloudApp{app: app, CloudApp: c, groups: map[string]provider.Group{}, now: time.Now}
 }
+
+// hasTestRoute reports whether a's provider has a test route.
+func hasTestRoute(a *spec.App) bool { return a.Traffic.ALB != nil && a.Traffic.ALB.TestPort != 0 }
 
 // isCloud reports whether a spec runs beyond this machine.
 func isCloud(a *spec.App) bool { return a.Run.ECS != nil }
@@ -73,6 +82,7 @@ func (e *Engine) openCloud(ctx context.Context, a *spec.App) (*cloudApp, error) 
 		return nil, fmt.Errorf("traffic: prepare the load balancer: %w", err)
 	}
 	ca := newCloudApp(a.Name, c)
+	ca.testRoute = hasTestRoute(a)
 	if err := ca.refresh(ctx); err != nil {
 		return nil, err
 	}
@@ -117,6 +127,45 @@ func (c *cloudApp) freeSlot(version string) (provider.Slot, error) {
 		used[provider.Blue], used[provider.Green])
 }
 
+// reclaimIdleSlot frees the slot of a release kept warm after an earlier deployment, for a
+// new release: the load balancer, read back, sends it no traffic, so the live release is the
+// one a rollback needs now. full is the error to return when both slots serve traffic.
+func (c *cloudApp) reclaimIdleSlot(ctx context.Context, version string, full error) (provider.Slot, error) {
+	o, err := c.Traffic.Observe(ctx)
+	if err != nil {
+		return "", fmt.Errorf("%w (and the load balancer cannot be read: %v)", full, err)
+	}
+	var idle provider.Slot
+	switch {
+	case o.Drift != "":
+		return "", fmt.Errorf("%w (and the load balancer holds weights cutover did not write: %s)", full, o.Drift)
+	case o.GreenBP == 0:
+		idle = provider.Green
+	case o.GreenBP == provider.MaxBP:
+		idle = provider.Blue
+	default:
+		return "", full
+	}
+	c.mu.Lock()
+	var warm provider.Group
+	for v, g := range c.groups {
+		if g.Slot == idle && v != version {
+			warm = g
+		}
+	}
+	c.mu.Unlock()
+	if warm.Version == "" {
+		return idle, nil
+	}
+	if err := c.Groups.Retire(ctx, warm); err != nil {
+		return "", fmt.Errorf("retire %s (kept warm in the %s target group) to make room for %s: %w", warm.Version, idle, version, err)
+	}
+	c.mu.Lock()
+	delete(c.groups, warm.Version)
+	c.mu.Unlock()
+	return idle, nil
+}
+
 func (c *cloudApp) Ensure(ctx context.Context, a *spec.App, version string, count int) ([]deploy.Endpoint, error) {
 	if err := c.refresh(ctx); err != nil {
 		return nil, err
@@ -130,7 +179,9 @@ func (c *cloudApp) Ensure(ctx context.Context, a *spec.App, version string, coun
 	}
 	c.mu.Unlock()
 	if err != nil {
-		return nil, err
+		if slot, err = c.reclaimIdleSlot(ctx, version, err); err != nil {
+			return nil, err
+		}
 	}
 	r := provider.Release{App: c.app, Version: version, Slot: slot, Image: a.Run.ECS.ImageFor(c.app, version)}
 	if g, err = c.Groups.EnsureRelease(ctx, r, count); err != nil {
@@ -268,5 +319,5 @@ func (e *Engine) restoreCloud(ctx context.Context, a *spec.App) error {
 func (c *cloudApp) keep(prev *cloudApp) {
 	prev.mu.Lock()
 	defer prev.mu.Unlock()
-	c.wrote, c.greenIn, c.primary = prev.wrote, prev.greenIn, prev.primary
+	c.wrote, c.greenIn, c.primary, c.testIn = prev.wrote, prev.greenIn, prev.primary, prev.testIn
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cutover/cutover/internal/analysis"
 	"github.com/cutover/cutover/internal/deploy"
 	"github.com/cutover/cutover/internal/provider"
 )
@@ -53,10 +54,49 @@ func (c *cloudApp) Route(blue, green []deploy.Endpoint, weight int) error {
 	c.mu.Lock()
 	c.wrote, c.greenIn = w, greenIn
 	c.mu.Unlock()
+	testIn := greenIn
+	if len(green) == 0 {
+		testIn = other(greenIn)
+	}
+	if err := c.pointTestRoute(ctx, testIn); err != nil {
+		return err
+	}
 	if len(green) == 0 && len(blue) > 0 {
 		return c.promote(ctx, blue[0].Version)
 	}
 	return nil
+}
+
+// pointTestRoute sends the test route to slot (green's while there is a green, else the
+// live release's), when the app has one and it is not there yet.
+func (c *cloudApp) pointTestRoute(ctx context.Context, slot provider.Slot) error {
+	tr, ok := c.Traffic.(provider.TestRouter)
+	c.mu.Lock()
+	done := c.testIn == slot
+	c.mu.Unlock()
+	if !ok || !c.testRoute || done {
+		return nil
+	}
+	if err := tr.SetTestRoute(ctx, slot); err != nil {
+		return fmt.Errorf("%s: point the test route at the %s target group: %w", c.app, slot, err)
+	}
+	c.mu.Lock()
+	c.testIn = slot
+	c.mu.Unlock()
+	return nil
+}
+
+// testURL is the base URL of the app's test route, empty when it has none.
+func (c *cloudApp) testURL(ctx context.Context) string {
+	tr, ok := c.Traffic.(provider.TestRouter)
+	if !ok || !c.testRoute {
+		return ""
+	}
+	_, url, err := tr.TestRoute(ctx)
+	if err != nil {
+		return ""
+	}
+	return url
 }
 
 // promote marks the group that serves everything as the primary one, once.
@@ -102,4 +142,36 @@ func (c *cloudApp) VerifyTraffic() (deploy.TrafficCheck, error) {
 		weight = provider.MaxBP - o.GreenBP
 	}
 	return deploy.TrafficCheck{Weight: weight, Verified: ok, Reason: why, Evidence: o.Evidence, Drift: o.Drift}, nil
+}
+
+// reportedPeriod is the shortest window a reported-metrics check reads: ALB metrics come
+// per minute.
+const reportedPeriod = time.Minute
+
+// reported judges a cloudwatch check: green's totals over the analysis window (at least a
+// minute), ending the check's lag ago. No data, or a source that cannot be read, is
+// inconclusive with the source's reason.
+func (an analyzer) reported(ctx context.Context, app string, c analysis.Check, window time.Duration, minRequests uint64) analysis.Result {
+	r := analysis.Result{Check: c.Name, Verdict: analysis.Inconclusive}
+	ca := an.e.cloudOf(app)
+	if ca == nil || ca.Signals == nil {
+		r.Evidence = "inconclusive: this server reads no metrics for " + app + "'s load balancer"
+		return r
+	}
+	s, err := an.e.Deployment(an.e.activeID(app))
+	if err != nil {
+		r.Evidence = "inconclusive: which release is green: " + err.Error()
+		return r
+	}
+	to := an.e.clock.Now().Add(-c.Reported.Lag).Truncate(time.Second)
+	from := to.Add(-max(window, reportedPeriod))
+	ctx, cancel := context.WithTimeout(ctx, cloudCallTimeout)
+	defer cancel()
+	sm, err := ca.Signals.Window(ctx, app, s.Plan.GreenVersion, from, to)
+	if err != nil {
+		r.Evidence = "inconclusive: " + err.Error()
+		return r
+	}
+	span := from.UTC().Format("15:04:05") + "-" + to.UTC().Format("15:04:05") + " UTC"
+	return analysis.EvaluateReported(c, analysis.Totals{Requests: sm.Requests, Errors: sm.Errors, MeanLatency: sm.LatencyAvg, Window: span}, minRequests)
 }

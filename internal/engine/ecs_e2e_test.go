@@ -69,13 +69,13 @@ func newECSWorld(t *testing.T) *ecsWorld {
 		return awscw.NewAlarms(ctx, al.Region, al.Endpoint, hc)
 	}
 	w.r.cloud = func(ctx context.Context, a *spec.App, hc *http.Client) (CloudApp, error) {
-		alb, drv, err := awsapp.Open(ctx, a, hc)
+		aa, err := awsapp.Open(ctx, a, hc)
 		if err != nil {
 			return CloudApp{}, err
 		}
-		c := CloudApp{Traffic: alb, Groups: drv}
+		c := CloudApp{Traffic: aa.ALB, Groups: aa.ECS, Signals: aa.Signals}
 		if w.groups != nil {
-			c.Groups = w.groups(drv)
+			c.Groups = w.groups(aa.ECS)
 		}
 		return c, nil
 	}
@@ -87,7 +87,8 @@ func newECSWorld(t *testing.T) *ecsWorld {
 func (w *ecsWorld) spec(extra string) *spec.App {
 	return w.r.parse(fmt.Sprintf(`app: web
 run:
-  ecs: {cluster: cutover, image: "registry.example.com/web:$CUTOVER_VERSION", container_port: 8000, subnets: [%s], security_groups: [sg-cutover]}
+  ecs: {cluster: cutover, image: "registry.example.com/web:$CUTOVER_VERSION", container_port: 8000, subnets: [%s], security_groups: [sg-cutover],
+        execution_role: "arn:aws:iam::123456789012:role/ecsTaskExecutionRole"}
   instances: 2
 traffic:
   alb: {load_balancer: %q, vpc: %s, port: 80, test_port: 8080, settle: 100ms, verify_timeout: 20s}
@@ -166,6 +167,21 @@ func (w *ecsWorld) first() {
 	}
 	if ts := w.taskSets(); !strings.HasPrefix(ts["v1"], "PRIMARY@") {
 		w.t.Fatalf("v1's task set is not primary: %v", ts)
+	}
+	ctx := awstest.Ctx(w.t)
+	sets, err := w.ecs.DescribeTaskSets(ctx, &ecs.DescribeTaskSetsInput{Cluster: aws.String("cutover"), Service: aws.String("web")})
+	if err != nil || len(sets.TaskSets) != 1 {
+		w.t.Fatalf("v1's task set: %v", err)
+	}
+	td, err := w.ecs.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: sets.TaskSets[0].TaskDefinition})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if got := aws.ToString(td.TaskDefinition.ExecutionRoleArn); got != "arn:aws:iam::123456789012:role/ecsTaskExecutionRole" {
+		w.t.Fatalf("v1's task definition runs with execution role %q", got)
+	}
+	if got := aws.ToString(td.TaskDefinition.ContainerDefinitions[0].Image); got != "registry.example.com/web:v1" {
+		w.t.Fatalf("v1's image: %q", got)
 	}
 }
 

@@ -92,6 +92,9 @@ func checksFor(a *spec.App) []analysis.Check {
 				timeout = 10 * time.Second
 			}
 			ac.External = &analysis.External{URL: x.URL, JSONPath: x.JSONPath, Op: x.Condition.Op, Value: x.Condition.Value, Timeout: timeout}
+		case c.CloudWatch != nil:
+			w := c.CloudWatch
+			ac.Reported = &analysis.Reported{Source: "CloudWatch", MaxErrorRate: w.MaxErrorRate, MaxLatency: w.MaxLatency.Duration(), Lag: w.Lag.Duration()}
 		}
 		out = append(out, ac)
 	}

@@ -97,10 +97,15 @@ type TrafficProvider interface {
 	Release(ctx context.Context) error
 }
 
-// TestRouter is implemented by providers with a test route (a test listener) that sends
-// only to green.
+// TestRouter is implemented by providers with a test route: a second entrance (an ALB's
+// test listener, CodeDeploy's "test traffic route") that sends all of its requests to one
+// slot, so that tests reach green before production traffic does.
 type TestRouter interface {
-	SetTestRoute(ctx context.Context, on bool) error
+	// SetTestRoute sends the test route's requests to slot; repeating it is harmless.
+	SetTestRoute(ctx context.Context, slot Slot) error
+	// TestRoute reads back the slot the test route sends to ("" when it sends to neither)
+	// and the base URL it answers on (empty when the provider cannot say).
+	TestRoute(ctx context.Context) (slot Slot, url string, err error)
 }
 
 // CheckWeight returns an error when bp is outside 0..MaxBP.

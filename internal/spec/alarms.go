@@ -33,7 +33,7 @@ type Alarms struct {
 }
 
 var (
-	alarmNameRE = regexp.MustCompile(`^[^\x00-\x1f\x7f]{1,255}$`)
+	alarmNameRE = bounded(`^[^\x00-\x1f\x7f]+$`, 255)
 	regionRE    = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d$`)
 )
 

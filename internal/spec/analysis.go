@@ -48,8 +48,8 @@ type Analysis struct {
 
 	// What is measured. Names must be unique.
 	//
-	// Behind traffic.alb the router does not see the traffic: only external checks work
-	// there, beside alarms.
+	// Behind traffic.alb the router does not see the traffic: cloudwatch and external
+	// checks work there, beside alarms; cloudwatch checks work only there.
 	//
 	// Default: [{name: errors, error_rate: {max: 1}}] (none behind traffic.alb).
 	// Example: [{name: errors, error_rate: {max: 0.5}}, {name: p99, latency: {max: 300ms}}]
@@ -63,7 +63,7 @@ type Analysis struct {
 	Alarms *Alarms `yaml:"alarms,omitempty"`
 }
 
-var checkKinds = []string{"error_rate", "latency", "request_rate", "external"}
+var checkKinds = []string{"error_rate", "latency", "request_rate", "external", "cloudwatch"}
 
 // defaults fills the fields; router says whether the built-in router is in the app's path
 // (its checks are the default only then).
@@ -91,6 +91,9 @@ func (an *Analysis) defaults(router bool) {
 			case VsBlueMannWhitney:
 				fill(&l.Alpha, 0.05)
 			}
+		}
+		if w := ch.CloudWatch; w != nil {
+			fill(&w.Lag, DefaultCloudWatchLag)
 		}
 		if x := ch.External; x != nil {
 			if an.Interval > 0 {

@@ -1,5 +1,7 @@
 package spec
 
+import "time"
+
 // Check is one measurement with its limit. Set exactly one of error_rate, latency,
 // request_rate and external.
 type Check struct {
@@ -34,7 +36,44 @@ type Check struct {
 	// Default: unset.
 	// Example: {url: "http://127.0.0.1:9090/api/v1/query?query=up", json_path: data.result.0.value.1, condition: "== 1"}
 	External *ExternalCheck `yaml:"external,omitempty"`
+
+	// Green's target group as the load balancer reports it to CloudWatch
+	// (AWS/ApplicationELB), for apps behind traffic.alb: its target 5xx rate or its mean
+	// response time over the analysis window (at least one minute), cutover computing the
+	// ratio from the raw sums.
+	//
+	// Default: unset.
+	// Example: {max_error_rate: 1, lag: 2m}
+	CloudWatch *CloudWatchCheck `yaml:"cloudwatch,omitempty"`
 }
+
+// CloudWatchCheck judges green's target group by the load balancer's own metrics: set
+// exactly one of max_error_rate and max_latency. Too few requests, or no data yet, is
+// inconclusive, never a pass.
+type CloudWatchCheck struct {
+	// The highest share of green's requests its targets answered with a 5xx
+	// (HTTPCode_Target_5XX_Count over RequestCount), in percent, from 0 to 100.
+	//
+	// Default: unset.
+	// Example: 1
+	MaxErrorRate *float64 `yaml:"max_error_rate,omitempty"`
+
+	// The highest mean target response time (TargetResponseTime's average) that passes.
+	//
+	// Default: unset.
+	// Example: 300ms
+	MaxLatency Duration `yaml:"max_latency,omitempty"`
+
+	// How late the load balancer's metrics arrive in CloudWatch: the window judged ends
+	// this long ago. At most 15m.
+	//
+	// Default: 3m.
+	// Example: 90s
+	Lag Duration `yaml:"lag,omitempty" spec:"nonzero"`
+}
+
+// DefaultCloudWatchLag is how late ALB metrics are taken to arrive when a check gives no lag.
+const DefaultCloudWatchLag = Duration(3 * time.Minute)
 
 // ErrorRateCheck fails when green's error rate is above max, or above blue's by more than
 // vs_blue_margin. At least one of them is set.
@@ -139,7 +178,24 @@ func (ch *Check) validate(c *checker, path string, interval Duration) {
 	if !labelRE.MatchString(ch.Name) {
 		c.add(path+".name", "required: a name of letters, digits, dots, dashes and underscores, 1-63 characters")
 	}
-	c.exactlyOne(path, checkKinds, []bool{ch.ErrorRate != nil, ch.Latency != nil, ch.RequestRate != nil, ch.External != nil})
+	c.exactlyOne(path, checkKinds, []bool{ch.ErrorRate != nil, ch.Latency != nil, ch.RequestRate != nil, ch.External != nil, ch.CloudWatch != nil})
+	if w := ch.CloudWatch; w != nil {
+		p := path + ".cloudwatch"
+		switch {
+		case w.MaxErrorRate == nil && w.MaxLatency == 0:
+			c.add(p, "set max_error_rate (percent) or max_latency (a duration)")
+		case w.MaxErrorRate != nil && w.MaxLatency != 0:
+			c.add(p, "set one of max_error_rate and max_latency: make two checks to judge both")
+		case w.MaxErrorRate != nil:
+			c.between(p+".max_error_rate", *w.MaxErrorRate, 0, 100)
+		case w.MaxLatency < 0:
+			c.add(p+".max_latency", "must not be negative, got %s", w.MaxLatency)
+		}
+		c.positive(p+".lag", w.Lag)
+		if w.Lag > Duration(15*time.Minute) {
+			c.add(p+".lag", "%s is more than 15m: CloudWatch's ALB metrics arrive within minutes", w.Lag)
+		}
+	}
 	if e := ch.ErrorRate; e != nil {
 		if e.Max == nil && e.VsBlueMargin == nil {
 			c.add(path+".error_rate", "set max, vs_blue_margin or both")

@@ -67,7 +67,22 @@ type ECS struct {
 	// Required.
 	// Example: [sg-0a1b2c3d]
 	SecurityGroups []string `yaml:"security_groups,flow"`
+
+	// The IAM role ECS uses to pull the image (from a private ECR repository) and send the
+	// logs: the task definition's executionRoleArn.
+	//
+	// Default: none (a public image only).
+	// Example: arn:aws:iam::123456789012:role/ecsTaskExecutionRole
+	ExecutionRole string `yaml:"execution_role,omitempty"`
+
+	// The IAM role the app's own AWS calls run as: the task definition's taskRoleArn.
+	//
+	// Default: none.
+	// Example: arn:aws:iam::123456789012:role/web
+	TaskRole string `yaml:"task_role,omitempty"`
 }
+
+var roleARNRE = bounded(`^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$`, 2048)
 
 // Traffic says what moves production traffic between blue and green when it is not the
 // built-in router.
@@ -103,7 +118,9 @@ type ALB struct {
 	Port int `yaml:"port"`
 
 	// The test listener's port: it forwards only to green while a deployment is under way
-	// (CodeDeploy's test listener). 0 for none.
+	// and to the live release between deployments (CodeDeploy's test listener). HTTP hooks
+	// reach green there; every hook sees its URL as $CUTOVER_TEST_URL
+	// (http://LOAD-BALANCER-DNS:PORT). 0 for none.
 	//
 	// Default: none.
 	// Example: 8443
@@ -152,8 +169,8 @@ func (e *ECS) ImageFor(app, version string) string {
 
 var (
 	arnELBRE = regexp.MustCompile(`^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:loadbalancer/app/[A-Za-z0-9-]{1,32}/[0-9a-f]{1,16}$`)
-	awsIDRE  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,254}$`)
-	ecsName  = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+	awsIDRE  = bounded(`^[A-Za-z0-9][A-Za-z0-9_.:/-]*$`, 255)
+	ecsName  = bounded(`^[A-Za-z0-9_-]+$`, 255)
 )
 
 func (e *ECS) defaults(app string) {
@@ -187,6 +204,11 @@ func (e *ECS) validate(c *checker, path string, a *App) {
 	}
 	if !digits(e.Memory) {
 		c.add(path+".memory", "%q is not a number of MiB, like 512", clip(e.Memory))
+	}
+	for _, r := range []struct{ field, arn string }{{"execution_role", e.ExecutionRole}, {"task_role", e.TaskRole}} {
+		if r.arn != "" && !roleARNRE.MatchString(r.arn) {
+			c.add(path+"."+r.field, "%q is not an IAM role ARN, like arn:aws:iam::123456789012:role/NAME", clip(r.arn))
+		}
 	}
 	ids(c, path+".subnets", e.Subnets, "subnet-")
 	ids(c, path+".security_groups", e.SecurityGroups, "sg-")
@@ -223,6 +245,13 @@ func (t *Traffic) defaults() {
 func (t *Traffic) validate(c *checker, a *App) {
 	l := t.ALB
 	if l == nil {
+		if an := a.Analysis; an != nil {
+			for i, ch := range an.Checks {
+				if ch.CloudWatch != nil {
+					c.add(index("analysis.checks", i)+".cloudwatch", "reads the metrics of traffic.alb's target groups: set traffic.alb, or use the router's error_rate and latency checks")
+				}
+			}
+		}
 		return
 	}
 	p := "traffic.alb"
@@ -259,12 +288,12 @@ func (t *Traffic) validate(c *checker, a *App) {
 	}
 	if an := a.Analysis; an != nil {
 		for i, ch := range an.Checks {
-			if ch.External == nil {
-				c.add(index("analysis.checks", i), "the built-in router is not in the path of traffic.alb, so it has no %s signals: use an external check or analysis.alarms", ch.Name)
+			if ch.External == nil && ch.CloudWatch == nil {
+				c.add(index("analysis.checks", i), "the built-in router is not in the path of traffic.alb, so it has no %s signals: use a cloudwatch or external check, or analysis.alarms", ch.Name)
 			}
 		}
 		if len(an.Checks) == 0 && an.Alarms == nil {
-			c.add("analysis", "behind traffic.alb analysis needs alarms (analysis.alarms) or external checks: the built-in router sees none of the traffic")
+			c.add("analysis", "behind traffic.alb analysis needs alarms (analysis.alarms), cloudwatch or external checks: the built-in router sees none of the traffic")
 		}
 	}
 }

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"go/ast"
 	"go/doc"
@@ -47,6 +48,8 @@ func TestDocs(t *testing.T) {
 			t.Errorf("%s: the example does not decode: %v\n%s", where, err, nest(f.path, f.example))
 		}
 	}
+
+	checkFieldsJSON(t, fields)
 
 	old, err := os.ReadFile(docsFile)
 	if err != nil {
@@ -276,5 +279,29 @@ func TestDocsExamples(t *testing.T) {
 	}
 	if n == 0 {
 		t.Errorf("no example specs found in %s", docsFile)
+	}
+}
+
+// checkFieldsJSON holds fields.json (what `cutover validate --explain` prints) to the same
+// doc comments as docs/spec.md; -update rewrites it.
+func checkFieldsJSON(t *testing.T, fields []docField) {
+	t.Helper()
+	out := make([]FieldDoc, 0, len(fields))
+	for _, f := range fields {
+		out = append(out, FieldDoc{Path: strings.Join(f.path, "."), Type: typeName(f.typ), Doc: f.body, Default: f.dflt, Example: nest(f.path, f.example)})
+	}
+	want, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = append(want, '\n')
+	if *update {
+		if err := os.WriteFile("fields.json", want, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if !bytes.Equal(fieldsJSON, want) {
+		t.Errorf("internal/spec/fields.json is out of date with the spec types; run go test ./internal/spec -run TestDocs -update")
 	}
 }

@@ -178,7 +178,7 @@ func (h *Hook) defaults(a *App) {
 		fill(&x.ExpectStatus, 200)
 		if x.URL == "" {
 			fill(&x.Path, "/")
-			if a.TestListener != "" {
+			if a.hasTestListener() {
 				fill(&x.Target, TargetTestListener)
 			}
 			fill(&x.Target, TargetGreen)
@@ -215,7 +215,10 @@ func (h *Hook) validate(c *checker, path string, a *App) {
 	}
 	c.exactlyOne(path, hookKinds, []bool{h.HTTP != nil, h.Command != nil, h.Webhook != nil})
 	if x := h.HTTP; x != nil {
-		x.validate(c, path+".http", h.At, a.TestListener != "")
+		x.validate(c, path+".http", h.At, a.hasTestListener())
+		if a.Traffic.ALB != nil && x.URL == "" && x.Target == TargetGreen {
+			c.add(path+".http.target", "behind traffic.alb green's tasks are reached through the test listener: set traffic.alb.test_port and target test_listener, or set url")
+		}
 	}
 	if x := h.Command; x != nil {
 		if len(x.Argv) == 0 || x.Argv[0] == "" {
@@ -256,9 +259,15 @@ func (x *HTTPHook) validate(c *checker, path, at string, testListener bool) {
 	case TargetGreen:
 	case TargetTestListener:
 		if !testListener {
-			c.add(path+".target", "test_listener needs the app's test_listener to be set")
+			c.add(path+".target", "test_listener needs the app's test_listener to be set (or traffic.alb.test_port)")
 		}
 	default:
 		c.add(path+".target", "%q is not a target; use %s or %s", clip(x.Target), TargetTestListener, TargetGreen)
 	}
+}
+
+// hasTestListener reports whether the app has a test listener: the built-in router's
+// test_listener, or the load balancer's test listener (traffic.alb.test_port).
+func (a *App) hasTestListener() bool {
+	return a.TestListener != "" || (a.Traffic.ALB != nil && a.Traffic.ALB.TestPort != 0)
 }

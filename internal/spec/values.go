@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -260,3 +261,18 @@ func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
 
 // MarshalYAML writes the size as its String.
 func (b ByteSize) MarshalYAML() (any, error) { return b.String(), nil }
+
+// boundedRE is a regexp with a length limit in characters. Go compiles a {m,n} repetition
+// into n copies of its program (a {1,512} costs about 100 KB at every start of the binary,
+// the router's included), so long limits are checked on the length instead.
+type boundedRE struct {
+	re  *regexp.Regexp
+	max int
+}
+
+func bounded(expr string, max int) boundedRE { return boundedRE{regexp.MustCompile(expr), max} }
+
+// MatchString reports whether s has at most max characters and matches.
+func (b boundedRE) MatchString(s string) bool {
+	return utf8.RuneCountInString(s) <= b.max && b.re.MatchString(s)
+}

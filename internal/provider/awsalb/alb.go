@@ -38,6 +38,7 @@ const MaxWeight = 999
 
 // API is the part of the ELBv2 client the provider uses; *elasticloadbalancingv2.Client is one.
 type API interface {
+	DescribeLoadBalancers(context.Context, *elb.DescribeLoadBalancersInput, ...func(*elb.Options)) (*elb.DescribeLoadBalancersOutput, error)
 	DescribeTargetGroups(context.Context, *elb.DescribeTargetGroupsInput, ...func(*elb.Options)) (*elb.DescribeTargetGroupsOutput, error)
 	CreateTargetGroup(context.Context, *elb.CreateTargetGroupInput, ...func(*elb.Options)) (*elb.CreateTargetGroupOutput, error)
 	DeleteTargetGroup(context.Context, *elb.DeleteTargetGroupInput, ...func(*elb.Options)) (*elb.DeleteTargetGroupOutput, error)
@@ -72,6 +73,7 @@ type Provider struct {
 
 	tg             map[provider.Slot]string // target group ARNs
 	prod, testLsnr string                   // listener ARNs
+	dns            string                   // the load balancer's DNS name
 }
 
 var (

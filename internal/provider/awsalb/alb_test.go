@@ -187,7 +187,7 @@ func TestALBUnknownLoadBalancerIsNotFound(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = p.Prepare(awstest.Ctx(t))
-	if !errors.Is(err, provider.ErrNotFound) || !strings.Contains(err.Error(), "DescribeListeners") {
+	if !errors.Is(err, provider.ErrNotFound) || !strings.Contains(err.Error(), "DescribeLoadBalancers") {
 		t.Fatalf("Prepare on a missing load balancer = %v, want ErrNotFound naming the call", err)
 	}
 }

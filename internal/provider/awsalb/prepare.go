@@ -53,6 +53,14 @@ func (p *Provider) owned(ctx context.Context, what, arn string) error {
 // and the test listener. It checks ownership of everything that exists before it creates
 // anything, so a refusal leaves nothing half-made.
 func (p *Provider) Prepare(ctx context.Context) error {
+	lbs, err := p.api.DescribeLoadBalancers(ctx, &elb.DescribeLoadBalancersInput{LoadBalancerArns: []string{p.c.LoadBalancerARN}})
+	if err != nil {
+		return classify(ctx, "alb "+p.c.App+": DescribeLoadBalancers "+p.c.LoadBalancerARN, err, false)
+	}
+	if len(lbs.LoadBalancers) == 0 {
+		return fmt.Errorf("alb %s: load balancer %s: %w", p.c.App, p.c.LoadBalancerARN, provider.ErrNotFound)
+	}
+	p.dns = aws.ToString(lbs.LoadBalancers[0].DNSName)
 	existing := map[provider.Slot]string{}
 	for _, s := range []provider.Slot{provider.Blue, provider.Green} {
 		out, err := p.api.DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{Names: []string{p.tgName(s)}})
@@ -130,19 +138,45 @@ func (p *Provider) createListener(ctx context.Context, port int32, actions []typ
 	return aws.ToString(out.Listeners[0].ListenerArn), nil
 }
 
-// SetTestRoute points the test listener at green (on) or back at blue (off).
-func (p *Provider) SetTestRoute(ctx context.Context, on bool) error {
-	if p.testLsnr == "" {
-		return fmt.Errorf("alb %s: no test listener (set test_listener in the spec): %w", p.c.App, provider.ErrInvalid)
+// SetTestRoute points the test listener at slot's target group.
+func (p *Provider) SetTestRoute(ctx context.Context, slot provider.Slot) error {
+	if !slot.Valid() {
+		return fmt.Errorf("alb %s: test route to %q: %w", p.c.App, slot, provider.ErrInvalid)
 	}
-	slot := provider.Blue
-	if on {
-		slot = provider.Green
+	if p.testLsnr == "" {
+		return fmt.Errorf("alb %s: no test listener (set traffic.alb.test_port in the spec): %w", p.c.App, provider.ErrInvalid)
 	}
 	if _, err := p.api.ModifyListener(ctx, &elb.ModifyListenerInput{ListenerArn: aws.String(p.testLsnr), DefaultActions: p.single(slot)}); err != nil {
 		return classify(ctx, "alb "+p.c.App+": ModifyListener (test) "+p.testLsnr, err, true)
 	}
 	return nil
+}
+
+// TestRoute reads the test listener back: the slot whose target group it forwards to, and
+// its URL on the load balancer's DNS name.
+func (p *Provider) TestRoute(ctx context.Context) (provider.Slot, string, error) {
+	if p.testLsnr == "" {
+		return "", "", nil
+	}
+	out, err := p.api.DescribeListeners(ctx, &elb.DescribeListenersInput{ListenerArns: []string{p.testLsnr}})
+	if err != nil {
+		return "", "", classify(ctx, "alb "+p.c.App+": DescribeListeners (test) "+p.testLsnr, err, false)
+	}
+	url := fmt.Sprintf("http://%s:%d", p.dns, p.c.TestPort)
+	if len(out.Listeners) == 0 || len(out.Listeners[0].DefaultActions) == 0 {
+		return "", url, nil
+	}
+	a := out.Listeners[0].DefaultActions[0]
+	arn := aws.ToString(a.TargetGroupArn)
+	if arn == "" && a.ForwardConfig != nil && len(a.ForwardConfig.TargetGroups) == 1 {
+		arn = aws.ToString(a.ForwardConfig.TargetGroups[0].TargetGroupArn)
+	}
+	for s, tg := range p.tg {
+		if tg == arn {
+			return s, url, nil
+		}
+	}
+	return "", url, nil
 }
 
 // Release deletes the listeners, then the target groups; what is gone is released.

@@ -19,16 +19,24 @@ import (
 
 	"github.com/cutover/cutover/internal/provider"
 	"github.com/cutover/cutover/internal/provider/awsalb"
+	"github.com/cutover/cutover/internal/provider/awscw"
 	"github.com/cutover/cutover/internal/provider/awsecs"
 	"github.com/cutover/cutover/internal/spec"
 )
 
-// Open returns a's traffic provider and group driver. hc, if set, makes the HTTP calls (an
-// egress-restricted client). It calls no AWS API; the provider's Prepare does.
-func Open(ctx context.Context, a *spec.App, hc *http.Client) (*awsalb.Provider, *awsecs.Driver, error) {
+// App is the AWS side of one app.
+type App struct {
+	ALB     *awsalb.Provider // traffic.alb
+	ECS     *awsecs.Driver   // run.ecs
+	Signals *awscw.Signals   // the target groups' CloudWatch metrics, for cloudwatch checks
+}
+
+// Open returns a's traffic provider, group driver and signal source. hc, if set, makes the
+// HTTP calls (an egress-restricted client). It calls no AWS API; the provider's Prepare does.
+func Open(ctx context.Context, a *spec.App, hc *http.Client) (App, error) {
 	l, e := a.Traffic.ALB, a.Run.ECS
 	if l == nil || e == nil {
-		return nil, nil, fmt.Errorf("aws: %s needs both run.ecs and traffic.alb: %w", a.Name, provider.ErrInvalid)
+		return App{}, fmt.Errorf("aws: %s needs both run.ecs and traffic.alb: %w", a.Name, provider.ErrInvalid)
 	}
 	opts := []func(*config.LoadOptions) error{config.WithRetryMaxAttempts(3)}
 	if a.AWS.Region != "" {
@@ -39,10 +47,10 @@ func Open(ctx context.Context, a *spec.App, hc *http.Client) (*awsalb.Provider, 
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("load the AWS config: %w", err)
+		return App{}, fmt.Errorf("load the AWS config: %w", err)
 	}
 	if cfg.Region == "" {
-		return nil, nil, fmt.Errorf("no AWS region: set aws.region in the spec or the server's AWS_REGION")
+		return App{}, fmt.Errorf("no AWS region: set aws.region in the spec or the server's AWS_REGION")
 	}
 	if a.AWS.Endpoint != "" {
 		cfg.BaseEndpoint = aws.String(a.AWS.Endpoint)
@@ -53,15 +61,28 @@ func Open(ctx context.Context, a *spec.App, hc *http.Client) (*awsalb.Provider, 
 		HealthPath: a.Health.Path, Settle: l.Settle.Duration(),
 	})
 	if err != nil {
-		return nil, nil, err
+		return App{}, err
 	}
 	drv, err := awsecs.New(ecs.NewFromConfig(cfg), awsecs.Config{
 		Cluster: e.Cluster, Service: e.Service, Container: e.Container, ContainerPort: int32(e.ContainerPort),
 		Count: a.Run.Instances, Cpu: e.CPU, Memory: e.Memory, Subnets: e.Subnets, SecurityGroups: e.SecurityGroups,
-		TargetGroup: alb.TargetGroup,
+		ExecutionRole: e.ExecutionRole, TaskRole: e.TaskRole, TargetGroup: alb.TargetGroup,
 	})
 	if err != nil {
-		return nil, nil, err
+		return App{}, err
 	}
-	return alb, drv, nil
+	sig := &awscw.Signals{API: awscw.NewClient(cfg, a.AWS.Endpoint), LoadBalancer: l.LoadBalancer,
+		TargetGroup: func(ctx context.Context, app, version string) (string, error) {
+			gs, err := drv.List(ctx, app)
+			if err != nil {
+				return "", err
+			}
+			for _, g := range gs {
+				if g.Version == version {
+					return g.Backend.Ref, nil
+				}
+			}
+			return "", fmt.Errorf("%s has no task set for %s: %w", app, version, provider.ErrNotFound)
+		}}
+	return App{ALB: alb, ECS: drv, Signals: sig}, nil
 }

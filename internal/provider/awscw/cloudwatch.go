@@ -54,7 +54,7 @@ type Signals struct {
 	API          API
 	LoadBalancer string // the load balancer's ARN
 	// TargetGroup returns the ARN of the target group version of app serves from.
-	TargetGroup func(app, version string) (string, error)
+	TargetGroup func(ctx context.Context, app, version string) (string, error)
 	Period      time.Duration // the metric period; zero is 60 s
 	LagD        time.Duration // how late data arrives; zero is 3 min
 }
@@ -79,7 +79,7 @@ func (s *Signals) Window(ctx context.Context, app, version string, from, to time
 	if !from.Before(to) {
 		return provider.Sample{}, fmt.Errorf("cloudwatch window %s..%s: %w", from, to, provider.ErrInvalid)
 	}
-	tg, err := s.TargetGroup(app, version)
+	tg, err := s.TargetGroup(ctx, app, version)
 	if err != nil {
 		return provider.Sample{}, fmt.Errorf("cloudwatch signals of %s %s: %w", app, version, err)
 	}

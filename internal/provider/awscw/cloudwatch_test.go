@@ -30,7 +30,7 @@ func client(m *awstest.Moto) *cw.Client {
 	})
 }
 
-func tgOf(_, version string) (string, error) {
+func tgOf(_ context.Context, _, version string) (string, error) {
 	return "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-" + version + "/73e2d6bc24d8a067", nil
 }
 
@@ -38,7 +38,7 @@ func TestDimension(t *testing.T) {
 	if got := Dimension(lbARN); got != "app/cutover-web/50dc6c495c0c9188" {
 		t.Errorf("load balancer dimension %q", got)
 	}
-	tg, _ := tgOf("web", "v1")
+	tg, _ := tgOf(context.Background(), "web", "v1")
 	if got := Dimension(tg); got != "targetgroup/web-v1/73e2d6bc24d8a067" {
 		t.Errorf("target group dimension %q", got)
 	}
@@ -56,7 +56,7 @@ func TestSignalsContract(t *testing.T) {
 			return &Signals{API: api, LoadBalancer: lbARN, TargetGroup: tgOf}
 		},
 		Record: func(t *testing.T, version string, at time.Time, reqs, errs uint64) {
-			tg, _ := tgOf("web", version)
+			tg, _ := tgOf(context.Background(), "web", version)
 			dims := []types.Dimension{{Name: aws.String("TargetGroup"), Value: aws.String(Dimension(tg))},
 				{Name: aws.String("LoadBalancer"), Value: aws.String(Dimension(lbARN))}}
 			_, err := api.PutMetricData(context.Background(), &cw.PutMetricDataInput{Namespace: aws.String(Namespace), MetricData: []types.MetricDatum{

@@ -31,7 +31,12 @@ func NewAlarms(ctx context.Context, region, endpoint string, hc *http.Client) (A
 	if cfg.Region == "" {
 		return Alarms{}, fmt.Errorf("no AWS region for CloudWatch alarms: set analysis.alarms.region or the server's AWS_REGION")
 	}
-	return Alarms{API: cw.NewFromConfig(cfg, func(o *cw.Options) {
+	return Alarms{API: NewClient(cfg, endpoint)}, nil
+}
+
+// NewClient is a CloudWatch client over cfg; endpoint, if set, replaces CloudWatch's.
+func NewClient(cfg aws.Config, endpoint string) *cw.Client {
+	return cw.NewFromConfig(cfg, func(o *cw.Options) {
 		if endpoint != "" {
 			// Emulators and proxies (moto 5.2.1, for one) speak neither the SDK's default
 			// CBOR protocol nor gzip bodies; CloudWatch itself accepts AWS JSON 1.0 too.
@@ -39,5 +44,5 @@ func NewAlarms(ctx context.Context, region, endpoint string, hc *http.Client) (A
 			o.Protocol = awsjson.New10(schemas.GraniteServiceVersion20100801)
 			o.DisableRequestCompression = true
 		}
-	})}, nil
+	})
 }

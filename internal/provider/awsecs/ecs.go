@@ -45,6 +45,8 @@ type Config struct {
 	Cpu, Memory      string
 	Subnets          []string
 	SecurityGroups   []string
+	// ExecutionRole and TaskRole are the task definition's role ARNs; empty for none.
+	ExecutionRole, TaskRole string
 	// TargetGroup returns slot's target group ARN (the ALB provider's).
 	TargetGroup func(slot provider.Slot) string
 }
@@ -180,6 +182,7 @@ func (d *Driver) EnsureRelease(ctx context.Context, r provider.Release, count in
 	td, err := d.api.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
 		Family: aws.String(r.App), NetworkMode: types.NetworkModeAwsvpc, RequiresCompatibilities: []types.Compatibility{types.CompatibilityFargate},
 		Cpu: aws.String(d.c.Cpu), Memory: aws.String(d.c.Memory),
+		ExecutionRoleArn: optional(d.c.ExecutionRole), TaskRoleArn: optional(d.c.TaskRole),
 		ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String(container), Image: aws.String(r.Image), Essential: aws.Bool(true),
 			Memory: aws.Int32(mem), Environment: env, PortMappings: []types.PortMapping{{ContainerPort: aws.Int32(d.c.ContainerPort)}}}},
 		Tags: []types.Tag{{Key: aws.String("cutover.version"), Value: aws.String(r.Version)}},
@@ -285,4 +288,12 @@ func classify(what string, err error) error {
 		}
 	}
 	return fmt.Errorf("%s: %w", what, err)
+}
+
+// optional is s as an SDK string, nil when empty (the API refuses an empty ARN).
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return aws.String(s)
 }

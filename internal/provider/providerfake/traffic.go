@@ -37,7 +37,7 @@ type Traffic struct {
 	wrote     int // what cutover last wrote
 	wroteAt   time.Time
 	tampered  bool
-	testRoute bool
+	testRoute provider.Slot
 	backends  map[provider.Slot]provider.Backend
 	writes    int
 }
@@ -81,7 +81,6 @@ func (f *Traffic) Foreign() { f.mu.Lock(); f.foreign = true; f.mu.Unlock() }
 func (f *Traffic) Writes() int { f.mu.Lock(); defer f.mu.Unlock(); return f.writes }
 
 // TestRoute reports whether the test route is on.
-func (f *Traffic) TestRoute() bool { f.mu.Lock(); defer f.mu.Unlock(); return f.testRoute }
 
 // Backend returns what slot is bound to.
 func (f *Traffic) Backend(slot provider.Slot) provider.Backend {
@@ -183,14 +182,23 @@ func (f *Traffic) Observe(context.Context) (provider.Observed, error) {
 	return o, nil
 }
 
-func (f *Traffic) SetTestRoute(_ context.Context, on bool) error {
+func (f *Traffic) SetTestRoute(_ context.Context, slot provider.Slot) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if !slot.Valid() {
+		return fmt.Errorf("fake test route to %q: %w", slot, provider.ErrInvalid)
+	}
 	if err := f.throttled("test route"); err != nil {
 		return err
 	}
-	f.testRoute = on
+	f.testRoute = slot
 	return nil
+}
+
+func (f *Traffic) TestRoute(context.Context) (provider.Slot, string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.testRoute, "http://fake-test-route.invalid", nil
 }
 
 func (f *Traffic) Release(context.Context) error {
@@ -199,7 +207,7 @@ func (f *Traffic) Release(context.Context) error {
 	if err := f.throttled("release"); err != nil {
 		return err
 	}
-	f.prepared, f.backends, f.testRoute = false, nil, false
+	f.prepared, f.backends, f.testRoute = false, nil, ""
 	f.held, f.wrote, f.wroteAt, f.tampered = 0, 0, time.Time{}, false
 	return nil
 }

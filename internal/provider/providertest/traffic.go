@@ -196,10 +196,24 @@ func testTestRoute(t *testing.T, h TrafficHarness) {
 	if !ok {
 		return // the provider has no test route; nothing to hold it to
 	}
-	for _, on := range []bool{true, true, false, false} {
-		if err := tr.SetTestRoute(context.Background(), on); err != nil {
-			t.Fatalf("SetTestRoute(%v): %v", on, err)
+	ctx := context.Background()
+	for _, slot := range []provider.Slot{provider.Green, provider.Green, provider.Blue, provider.Green, provider.Blue} {
+		if err := tr.SetTestRoute(ctx, slot); err != nil {
+			t.Fatalf("SetTestRoute(%s): %v", slot, err)
 		}
+		got, _, err := tr.TestRoute(ctx)
+		if err != nil {
+			t.Fatalf("TestRoute after SetTestRoute(%s): %v", slot, err)
+		}
+		if got != slot {
+			t.Fatalf("the test route sends to %q after SetTestRoute(%s)", got, slot)
+		}
+	}
+	if err := tr.SetTestRoute(ctx, "purple"); err == nil {
+		t.Fatal("SetTestRoute(purple) was accepted")
+	}
+	if got, _, _ := tr.TestRoute(ctx); got != provider.Blue {
+		t.Fatalf("a refused SetTestRoute changed the test route to %q", got)
 	}
 }
 
