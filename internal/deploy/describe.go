@@ -67,6 +67,8 @@ func waitingFor(s *State) string {
 		switch {
 		case !s.BakeDone && st.Approval && !s.Approved:
 			return fmt.Sprintf("waiting for approval at step %d (%s)", s.Step+1, pct(s.Weight))
+		case !s.BakeDone && s.Plan.Analysis != nil && s.Tracker.Successes >= s.Plan.Analysis.ConsecutiveSuccesses:
+			return fmt.Sprintf("baking step %d (%s): analysis passed; the step's pause goes on", s.Step+1, pct(s.Weight))
 		case !s.BakeDone && s.Plan.Analysis != nil:
 			return fmt.Sprintf("baking step %d (%s): analysis %d of %d passes needed", s.Step+1, pct(s.Weight),
 				s.Tracker.Successes, s.Plan.Analysis.ConsecutiveSuccesses)

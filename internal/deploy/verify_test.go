@@ -135,3 +135,18 @@ func TestWithoutVerifyNothingChanges(t *testing.T) {
 		t.Fatalf("a plan without verify_traffic waited: %s", m.s.Reason)
 	}
 }
+
+// TestWhyAfterAnalysisPassed: once the step's analysis has passed, why says the pause goes
+// on instead of counting passes beyond those needed.
+func TestWhyAfterAnalysisPassed(t *testing.T) {
+	p := canaryPlan()
+	p.Analysis = &AnalysisPlan{Interval: 5 * time.Second, Window: 30 * time.Second, MinRequests: 30, FailureLimit: 1, ConsecutiveSuccesses: 1}
+	m := atFirstStep(t, p)
+	for i := 0; i < 3; i++ {
+		m.advance(5 * time.Second)
+		m.decide(Observation{Green: healthy(2), Analysis: &AnalysisResult{Verdict: analysis.Pass}})
+	}
+	if w := Why(m.s, m.now); !strings.Contains(w, "baking step 1 (10%): analysis passed; the step's pause goes on") {
+		t.Fatalf("why after the analysis passed:\n%s", w)
+	}
+}

@@ -59,7 +59,29 @@ func newCloudApp(app string, c CloudApp) *cloudApp {
 func hasTestRoute(a *spec.App) bool { return a.Traffic.ALB != nil && a.Traffic.ALB.TestPort != 0 }
 
 // isCloud reports whether a spec runs beyond this machine.
-func isCloud(a *spec.App) bool { return a.Run.ECS != nil }
+func isCloud(a *spec.App) bool { return a.Run.ECS != nil || a.Run.ASG != nil || a.Run.External != nil }
+
+// releaseArtifact is what a cloud release of version runs or is reached at: its image (ECS),
+// its AMI (ASG), its endpoint (external); "" for an app on this machine. An artifact the
+// version cannot make is an error that says what to deploy instead.
+func releaseArtifact(a *spec.App, version string) (string, error) {
+	switch {
+	case a.Run.ECS != nil:
+		return a.Run.ECS.ImageFor(a.Name, version), nil
+	case a.Run.ASG != nil:
+		if err := a.Run.ASG.CheckAMI(a.Name, version); err != nil {
+			return "", err
+		}
+		return a.Run.ASG.AMIFor(a.Name, version), nil
+	case a.Run.External != nil:
+		e := a.Run.External.EndpointFor(version, nil)
+		if !spec.ValidEndpoint(e) {
+			return "", fmt.Errorf("run.external.endpoint: version %s makes the endpoint %q, not an IP address or a host name (set the missing ${NAME} with --set NAME=VALUE)", version, e)
+		}
+		return e, nil
+	}
+	return "", nil
+}
 
 // cloudOf is app's cloud side, nil for an app on this machine.
 func (e *Engine) cloudOf(app string) *cloudApp {
@@ -183,7 +205,11 @@ func (c *cloudApp) Ensure(ctx context.Context, a *spec.App, version string, coun
 			return nil, err
 		}
 	}
-	r := provider.Release{App: c.app, Version: version, Slot: slot, Image: a.Run.ECS.ImageFor(c.app, version)}
+	artifact, err := releaseArtifact(a, version)
+	if err != nil {
+		return nil, err
+	}
+	r := provider.Release{App: c.app, Version: version, Slot: slot, Image: artifact}
 	if g, err = c.Groups.EnsureRelease(ctx, r, count); err != nil {
 		return nil, err
 	}

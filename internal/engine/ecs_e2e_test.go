@@ -189,7 +189,7 @@ func (w *ecsWorld) first() {
 // v1, then v2, and returns v2's deployment once 10% is verified on the listener.
 func (w *ecsWorld) heldAtTenPercent(extra string) deploy.State {
 	w.t.Helper()
-	if err := w.r.eng.Apply(w.spec("strategy:\n  canary:\n    steps: [{weight: 10, pause: 1h}]\n" + extra)); err != nil {
+	if err := w.r.eng.Apply(w.spec("strategy:\n  canary:\n    steps: [{weight: 10, pause: 1h}]\ndeadlines: {deployment: 2h}\n" + extra)); err != nil {
 		w.t.Fatal(err)
 	}
 	w.first()

@@ -33,6 +33,9 @@ func (e *Engine) Deploy(ctx context.Context, app, version string, set map[string
 		return deploy.State{}, fmt.Errorf("app %s already serves %s; deploy a new version", app, version)
 	}
 	rel := withEnv(a, set)
+	if _, err := releaseArtifact(&rel, version); err != nil {
+		return deploy.State{}, err
+	}
 	if len(set) > 0 {
 		// The overrides obey the spec's rules for env (no PORT, valid names): a release is
 		// stored as a spec and must parse back after a restart.
@@ -239,6 +242,10 @@ func withEnv(a *spec.App, set map[string]string) spec.App {
 		p := *a.Run.Process
 		p.Env = merged
 		rel.Run.Process = &p
+	case a.Run.External != nil:
+		x := *a.Run.External
+		x.Endpoint = x.EndpointFor("$CUTOVER_VERSION", set) // the version stays a variable
+		rel.Run.External = &x
 	}
 	return rel
 }

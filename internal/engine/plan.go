@@ -26,8 +26,13 @@ func planFor(a *spec.App, blue, green string) deploy.Plan {
 	if a.KeepWarm != nil {
 		p.KeepWarm = a.KeepWarm.Duration()
 	}
-	if l := a.Traffic.ALB; l != nil {
-		p.VerifyTraffic, p.VerifyTimeout = true, l.VerifyTimeout.Duration()
+	switch t := a.Traffic; {
+	case t.ALB != nil:
+		p.VerifyTraffic, p.VerifyTimeout = true, t.ALB.VerifyTimeout.Duration()
+	case t.Route53 != nil:
+		p.VerifyTraffic, p.VerifyTimeout = true, t.Route53.VerifyTimeout.Duration()
+	case t.DNS != nil: // effective a TTL after the write: wait that, and as long again
+		p.VerifyTraffic, p.VerifyTimeout = true, max(deploy.DefaultVerifyTimeout, 2*t.DNS.TTL.Duration())
 	}
 	p.Rolling = a.Strategy.Rolling != nil && blue != ""
 	for _, st := range steps(a) {

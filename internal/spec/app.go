@@ -215,6 +215,12 @@ func (a *App) Default() {
 		fill(&a.Routes[i].Path, "/")
 	}
 	a.Run.defaults()
+	if a.Run.ASG != nil {
+		a.Run.ASG.defaults()
+	}
+	if a.Run.External != nil {
+		a.Run.External.defaults()
+	}
 	if a.Run.ECS != nil {
 		a.Run.ECS.defaults(a.Name)
 	}
@@ -228,7 +234,7 @@ func (a *App) Default() {
 		a.Hooks[i].defaults(a)
 	}
 	if a.Analysis != nil {
-		a.Analysis.defaults(a.Traffic.ALB == nil)
+		a.Analysis.defaults(a.Traffic.Kind() == "")
 	}
 	if a.KeepWarm == nil {
 		k := defaultKeepWarm
@@ -255,6 +261,12 @@ func (a *App) Validate() error {
 	}
 	a.validateRoutes(c)
 	a.Run.validate(c, "run")
+	if a.Run.ASG != nil {
+		a.Run.ASG.validate(c, "run.asg", a)
+	}
+	if a.Run.External != nil {
+		a.Run.External.validate(c, "run.external", a)
+	}
 	if a.Run.ECS != nil {
 		a.Run.ECS.validate(c, "run.ecs", a)
 	}
@@ -268,6 +280,15 @@ func (a *App) Validate() error {
 	}
 	a.validateEgress(c)
 	c.positive("deadlines.deployment", a.Deadlines.Deployment)
+	if a.Strategy.Kind() != "" {
+		var paused time.Duration
+		for _, st := range a.Steps() {
+			paused += st.Pause
+		}
+		if a.Deadlines.Deployment > 0 && paused >= a.Deadlines.Deployment.Duration() {
+			c.add("strategy", "the steps' pauses add up to %s, not less than deadlines.deployment (%s): the deployment would fail before its last step; shorten the pauses or raise deadlines.deployment", Duration(paused), a.Deadlines.Deployment)
+		}
+	}
 	c.positive("deadlines.approval", a.Deadlines.Approval)
 	c.positive("deadlines.hook", a.Deadlines.Hook)
 	if a.KeepWarm != nil && *a.KeepWarm < 0 {
@@ -282,7 +303,7 @@ func (a *App) Validate() error {
 }
 
 func (a *App) validateRoutes(c *checker) {
-	if len(a.Routes) == 0 && a.Traffic.ALB == nil {
+	if len(a.Routes) == 0 && a.Traffic.Kind() == "" {
 		c.add("routes", "required: at least one route, like {listen: \"127.0.0.1:8080\"} (or traffic.alb with run.ecs)")
 	}
 	seen := map[Route]int{}

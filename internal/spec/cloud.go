@@ -95,6 +95,21 @@ type Traffic struct {
 	// Default: none (the built-in router serves routes).
 	// Example: {load_balancer: "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188", vpc: vpc-0a1b2c3d, port: 80}
 	ALB *ALB `yaml:"alb,omitempty"`
+
+	// Two weighted records in a Route 53 hosted zone (set identifiers blue and green), one
+	// per release's endpoint (run.external): the classic DNS cutover.
+	//
+	// Default: none.
+	// Example: {zone: Z0123456789ABCDEFGHIJ, name: www.example.com, ttl: 60s}
+	Route53 *Route53 `yaml:"route53,omitempty"`
+
+	// Weighted answers from cutover's own DNS server (cutover server --dns ADDR), for
+	// people without Route 53: each client gets the blue or the green release's endpoint
+	// (run.external) by its share of the weight.
+	//
+	// Default: none.
+	// Example: {name: web.example.test, ttl: 30s}
+	DNS *LocalDNS `yaml:"dns,omitempty"`
 }
 
 // ALB is the load balancer side of traffic.alb.
@@ -240,20 +255,63 @@ func (t *Traffic) defaults() {
 		fill(&l.Settle, Duration(5*time.Second))
 		fill(&l.VerifyTimeout, Duration(5*time.Minute))
 	}
+	if r := t.Route53; r != nil {
+		r.defaults()
+	}
+	if d := t.DNS; d != nil {
+		d.defaults()
+	}
 }
 
 func (t *Traffic) validate(c *checker, a *App) {
-	l := t.ALB
-	if l == nil {
-		if an := a.Analysis; an != nil {
-			for i, ch := range an.Checks {
-				if ch.CloudWatch != nil {
-					c.add(index("analysis.checks", i)+".cloudwatch", "reads the metrics of traffic.alb's target groups: set traffic.alb, or use the router's error_rate and latency checks")
-				}
+	var set []string
+	for _, k := range []struct {
+		name string
+		on   bool
+	}{{"alb", t.ALB != nil}, {"route53", t.Route53 != nil}, {"dns", t.DNS != nil}} {
+		if k.on {
+			set = append(set, k.name)
+		}
+	}
+	if len(set) > 1 {
+		c.add("traffic", "set one of traffic.alb, traffic.route53 and traffic.dns, got %s", strings.Join(set, " and "))
+	}
+	if an := a.Analysis; an != nil && t.ALB == nil {
+		for i, ch := range an.Checks {
+			if ch.CloudWatch != nil {
+				c.add(index("analysis.checks", i)+".cloudwatch", "reads the metrics of traffic.alb's target groups: set traffic.alb, or use the router's error_rate and latency checks")
 			}
 		}
-		return
 	}
+	if l := t.ALB; l != nil {
+		l.validate(c, a)
+	}
+	if r := t.Route53; r != nil {
+		r.validate(c, a)
+	}
+	if d := t.DNS; d != nil {
+		d.validate(c, a)
+	}
+	if k := t.Kind(); k != "" {
+		beyondRouter(c, a, "traffic."+k)
+	}
+}
+
+// Kind names the traffic section that replaces the built-in router: "alb", "route53",
+// "dns", or "" for the router.
+func (t *Traffic) Kind() string {
+	switch {
+	case t.ALB != nil:
+		return "alb"
+	case t.Route53 != nil:
+		return "route53"
+	case t.DNS != nil:
+		return "dns"
+	}
+	return ""
+}
+
+func (l *ALB) validate(c *checker, a *App) {
 	p := "traffic.alb"
 	if !arnELBRE.MatchString(l.LoadBalancer) {
 		c.add(p+".load_balancer", "%q is not an Application Load Balancer ARN, like arn:aws:elasticloadbalancing:REGION:ACCOUNT:loadbalancer/app/NAME/ID", clip(l.LoadBalancer))
@@ -274,26 +332,35 @@ func (t *Traffic) validate(c *checker, a *App) {
 	if len(a.Name) > 26 {
 		c.add("app", "an app behind traffic.alb has a name of at most 26 characters (its target groups are <app>-green), got %d", len(a.Name))
 	}
+	if rt := a.Run.Runtime(); rt != RuntimeECS && rt != RuntimeASG {
+		c.add(p, "traffic.alb sends traffic to ECS task sets or Auto Scaling groups: set run.ecs or run.asg")
+	}
+}
+
+// beyondRouter holds an app whose traffic the built-in router does not carry (behind kind)
+// to what works there.
+func beyondRouter(c *checker, a *App, kind string) {
 	if len(a.Routes) > 0 {
-		c.add("routes", "traffic.alb serves the app: leave routes out (the load balancer's listener is the route)")
+		c.add("routes", "%s serves the app: leave routes out (it is the route)", kind)
 	}
 	if a.TestListener != "" {
-		c.add("test_listener", "traffic.alb serves the app: use traffic.alb.test_port instead")
-	}
-	if a.Run.Runtime() != RuntimeECS {
-		c.add(p, "traffic.alb sends traffic to ECS task sets only: set run.ecs")
+		if kind == "traffic.alb" {
+			c.add("test_listener", "traffic.alb serves the app: use traffic.alb.test_port instead")
+		} else {
+			c.add("test_listener", "%s serves the app: it has no test listener; hooks reach green at its own endpoint", kind)
+		}
 	}
 	if a.Strategy.Rolling != nil {
-		c.add("strategy.rolling", "not with traffic.alb: releases run as whole task sets; use canary, linear or bluegreen")
+		c.add("strategy.rolling", "not with %s: releases run as whole groups; use canary, linear or bluegreen", kind)
 	}
 	if an := a.Analysis; an != nil {
 		for i, ch := range an.Checks {
 			if ch.External == nil && ch.CloudWatch == nil {
-				c.add(index("analysis.checks", i), "the built-in router is not in the path of traffic.alb, so it has no %s signals: use a cloudwatch or external check, or analysis.alarms", ch.Name)
+				c.add(index("analysis.checks", i), "the built-in router is not in the path of %s, so it has no %s signals: use a cloudwatch or external check, or analysis.alarms", kind, ch.Name)
 			}
 		}
 		if len(an.Checks) == 0 && an.Alarms == nil {
-			c.add("analysis", "behind traffic.alb analysis needs alarms (analysis.alarms), cloudwatch or external checks: the built-in router sees none of the traffic")
+			c.add("analysis", "behind %s analysis needs alarms (analysis.alarms), cloudwatch or external checks: the built-in router sees none of the traffic", kind)
 		}
 	}
 }

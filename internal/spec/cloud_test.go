@@ -61,7 +61,7 @@ aws: {region: Mars, endpoint: "ftp://x"}
 run: {ecs: {cluster: prod, image: web, subnets: [subnet-1], security_groups: [sg-1]}}
 `), []string{"routes~required", "run.ecs~needs traffic.alb"})
 	checkProblems(t, problemsOf(t, valid+`traffic: {alb: {load_balancer: "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188", vpc: vpc-1, port: 80, test_port: 80}}
-`), []string{"traffic.alb.test_port~also traffic.alb.port", "routes~leave routes out", "traffic.alb~ECS task sets only"})
+`), []string{"traffic.alb.test_port~also traffic.alb.port", "routes~leave routes out", "traffic.alb~ECS task sets or Auto Scaling groups"})
 	checkProblems(t, problemsOf(t, ecsApp+"egress: {allow: [hooks.example.com]}\n"), []string{"aws.endpoint~not allowed by egress.allow"})
 }
 

@@ -6,26 +6,41 @@ import (
 )
 
 // Run says how instances of a release are started and stopped. Exactly one runtime is set:
-// process (local child processes), docker (containers) or ecs (ECS task sets behind an ALB). A release keeps the runtime it was
+// process (local child processes), docker (containers), ecs (ECS task sets behind an ALB),
+// asg (Auto Scaling groups behind an ALB) or external (releases run elsewhere, behind DNS). A release keeps the runtime it was
 // deployed with, so an app can move from one to the other with an ordinary deployment.
 type Run struct {
 	// Runs each instance as a local child process.
 	//
-	// Required unless docker or ecs is set.
+	// Required unless docker, ecs, asg or external is set.
 	// Example: {command: ["./web", "--port", "$PORT"]}
 	Process *Process `yaml:"process,omitempty"`
 
 	// Runs each instance as a Docker container.
 	//
-	// Required unless process or ecs is set.
+	// Required unless process, ecs, asg or external is set.
 	// Example: {image: "web:$CUTOVER_VERSION", port: 8080, memory: 256m}
 	Docker *Docker `yaml:"docker,omitempty"`
 
 	// Runs each release as an ECS task set behind traffic.alb.
 	//
-	// Required unless process or docker is set.
+	// Required unless process, docker, asg or external is set.
 	// Example: {cluster: prod, image: "web:$CUTOVER_VERSION", subnets: [subnet-0a1b2c3d], security_groups: [sg-0a1b2c3d]}
 	ECS *ECS `yaml:"ecs,omitempty"`
+
+	// Runs each release as an EC2 Auto Scaling group with its own launch template, behind
+	// traffic.alb.
+	//
+	// Required unless process, docker, ecs or external is set.
+	// Example: {ami: $CUTOVER_VERSION, subnets: [subnet-0a1b2c3d], security_groups: [sg-0a1b2c3d]}
+	ASG *ASG `yaml:"asg,omitempty"`
+
+	// Releases cutover does not start, each at its own endpoint, behind traffic.route53 or
+	// traffic.dns.
+	//
+	// Required unless process, docker, ecs or asg is set.
+	// Example: {endpoint: web-$CUTOVER_VERSION.internal.example.com}
+	External *External `yaml:"external,omitempty"`
 
 	// How many instances of each release run; the router balances requests over the healthy
 	// ones. From 1 to 100.
@@ -143,7 +158,7 @@ const (
 	RuntimeDocker  = "docker"
 )
 
-var runtimes = []string{RuntimeProcess, RuntimeDocker, RuntimeECS}
+var runtimes = []string{RuntimeProcess, RuntimeDocker, RuntimeECS, RuntimeASG, RuntimeExternal}
 
 // Runtime names the runtime the spec selects, RuntimeProcess or RuntimeDocker ("" if none).
 func (r *Run) Runtime() string {
@@ -154,6 +169,10 @@ func (r *Run) Runtime() string {
 		return RuntimeProcess
 	case r.ECS != nil:
 		return RuntimeECS
+	case r.ASG != nil:
+		return RuntimeASG
+	case r.External != nil:
+		return RuntimeExternal
 	}
 	return ""
 }
@@ -208,7 +227,7 @@ func (r *Run) defaults() {
 }
 
 func (r *Run) validate(c *checker, path string) {
-	c.exactlyOne(path, runtimes, []bool{r.Process != nil, r.Docker != nil, r.ECS != nil})
+	c.exactlyOne(path, runtimes, []bool{r.Process != nil, r.Docker != nil, r.ECS != nil, r.ASG != nil, r.External != nil})
 	if p := r.Process; p != nil {
 		pp := join(path, "process")
 		if len(p.Command) == 0 || p.Command[0] == "" {

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -239,4 +240,56 @@ func (s *server) mustDeployment(id string) api.Deployment {
 		s.t.Fatal(err)
 	}
 	return d
+}
+
+// TestDashboardShowsTheLoadBalancersEvidence: an app that runs as an ECS service behind an
+// ALB (in moto_server) is held at 10%; its deployment page shows the split at 10% and, in
+// the traffic panel, what the load balancer itself was read back holding.
+func TestDashboardShowsTheLoadBalancersEvidence(t *testing.T) {
+	br := startBrowser(t) // first: without Chromium there is nothing to test
+	w := newECSWorld(t)   // before the server: it sets the AWS environment the server reads
+	s := startServer(t)
+	ctx := context.Background()
+	if _, err := s.client.Apply(ctx, "web", []byte(w.spec())); err != nil {
+		t.Fatalf("apply: %v", err)
+	}
+	v1, err := s.client.Deploy(ctx, "web", api.DeployRequest{Version: "v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := s.waitDeployment(v1.ID, "ended", time.Minute, func(d api.Deployment) bool { return d.Terminal }); d.Phase != "succeeded" {
+		t.Fatalf("v1: %s: %s", d.Phase, d.Reason)
+	}
+	v2, err := s.client.Deploy(ctx, "web", api.DeployRequest{Version: "v2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const held = "ALB listener :80 weights web-blue=10 web-green=90 read back at "
+	d := s.waitDeployment(v2.ID, "verified at 10% on the listener", time.Minute, func(d api.Deployment) bool {
+		return d.Terminal || strings.HasPrefix(d.Traffic, held)
+	})
+	if d.Terminal || d.Phase != "shifting" || d.Weight != 10 {
+		t.Fatalf("v2: %s at %g%%: %s", d.Phase, d.Weight, d.Reason)
+	}
+	if l := w.listener(); l["web-blue"] != 10 || l["web-green"] != 90 {
+		t.Fatalf("the listener holds %v, want web-blue=10 web-green=90", l)
+	}
+
+	tab := br.tab(1280, 900)
+	do(t, tab, "open the deployment", 20*time.Second, chromedp.Navigate(s.url+"/#/deployments/"+v2.ID), chromedp.WaitVisible(chromedp.CSS("#token")))
+	login(t, tab, s.admin)
+	const observed = `(document.querySelector('#observed') || {}).textContent`
+	waitJS(t, tab, "the traffic panel shows the load balancer's read-back", observed+` === 'Load balancer: ' + `+jsString(d.Traffic),
+		observed, 20*time.Second)
+	waitJS(t, tab, "the deployment page shows green at 10%", greenPct+` === '10%' && `+barAt(".panel-traffic", 0.1), greenPct, 10*time.Second)
+	if got := eval[string](t, tab, "read the traffic panel", observed); !strings.HasPrefix(got, "Load balancer: "+held) {
+		t.Errorf("the traffic panel says %q, want it to start with %q", got, "Load balancer: "+held)
+	}
+	screenshot(t, tab, "deployment-ecs")
+}
+
+// jsString is s as a JavaScript string literal.
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }

@@ -1,0 +1,78 @@
+package spec
+
+import (
+	"strings"
+	"testing"
+)
+
+const route53App = `app: web
+run:
+  external: {endpoint: "web-$CUTOVER_VERSION.internal.example.com"}
+traffic:
+  route53: {zone: Z0123456789ABCDEFGHIJ, name: www.example.com}
+health: {path: /healthz}
+analysis: {alarms: {names: [web-5xx]}}
+`
+
+func TestRoute53AndExternal(t *testing.T) {
+	a, err := Parse(strings.NewReader(route53App))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, x := a.Traffic.Route53, a.Run.External
+	if a.Traffic.Kind() != "route53" || r.TTL.Duration().Seconds() != 60 || r.VerifyTimeout.Duration().Minutes() != 5 || x.HealthPort != 80 {
+		t.Fatalf("defaults: %+v %+v", r, x)
+	}
+	if got := x.EndpointFor("v2", nil); got != "web-v2.internal.example.com" {
+		t.Fatalf("endpoint of v2: %s", got)
+	}
+	y := External{Endpoint: "${IP}"}
+	if got := y.EndpointFor("v2", map[string]string{"IP": "192.0.2.20"}); got != "192.0.2.20" {
+		t.Fatalf("endpoint from --set: %s", got)
+	}
+	for e, ok := range map[string]bool{"192.0.2.1": true, "2001:db8::1": true, "blue.example.com": true, "blue.example.com.": true, "-x.example": false, "a b": false, "": false} {
+		if ValidEndpoint(e) != ok {
+			t.Errorf("ValidEndpoint(%q) = %v", e, !ok)
+		}
+	}
+	long, err := Parse(strings.NewReader(strings.Replace(route53App, "name: www.example.com", "name: www.example.com, ttl: 10m", 1)))
+	if err != nil || long.Traffic.Route53.VerifyTimeout.Duration().Minutes() != 20 {
+		t.Fatalf("verify_timeout with a 10m TTL: %v %+v", err, long.Traffic.Route53)
+	}
+}
+
+func TestDNSProblems(t *testing.T) {
+	checkProblems(t, problemsOf(t, `app: web
+run: {external: {endpoint: "not an endpoint", health_port: 70000}}
+traffic:
+  route53: {zone: example.com, name: "-bad-", ttl: 1500ms, verify_timeout: 1s}
+routes: [{listen: "127.0.0.1:8080"}]
+`), []string{
+		"run.external.endpoint~not an IP address or a host name",
+		"run.external.health_port~must be a port",
+		"traffic.route53.zone~hosted zone ID",
+		"traffic.route53.name~a DNS name",
+		"traffic.route53.ttl~whole seconds",
+		"traffic.route53.verify_timeout~not more than the TTL",
+		"routes~leave routes out",
+	})
+	checkProblems(t, problemsOf(t, strings.Replace(route53App, "route53: {zone: Z0123456789ABCDEFGHIJ, name: www.example.com}", "dns: {name: web.example.test, ttl: 49h}", 1)),
+		[]string{"traffic.dns.ttl~whole seconds"})
+	checkProblems(t, problemsOf(t, valid+"traffic: {dns: {name: web.example.test}}\n"), []string{"traffic.dns~set run.external", "routes~leave routes out"})
+	checkProblems(t, problemsOf(t, route53App+"test_listener: 127.0.0.1:9000\n"), []string{"test_listener~has no test listener"})
+	both := strings.Replace(route53App, "route53: {zone: Z0123456789ABCDEFGHIJ, name: www.example.com}", "route53: {zone: Z0123456789ABCDEFGHIJ, name: www.example.com}\n  dns: {name: web.example.test}", 1)
+	checkProblems(t, problemsOf(t, both), []string{"traffic~set one of traffic.alb, traffic.route53 and traffic.dns"})
+	checkProblems(t, problemsOf(t, `app: web
+run: {external: {endpoint: 192.0.2.1}}
+routes: [{listen: "127.0.0.1:8080"}]
+`), []string{"run.external~needs traffic.route53 or traffic.dns"})
+}
+
+// TestPausesFitTheDeadline: steps whose pauses outlast deadlines.deployment can never end.
+func TestPausesFitTheDeadline(t *testing.T) {
+	checkProblems(t, problemsOf(t, valid+"strategy: {canary: {steps: [{weight: 10, pause: 30m}, {weight: 50, pause: 30m}]}}\n"),
+		[]string{"strategy~pauses add up to 1h, not less than deadlines.deployment (1h)"})
+	if _, err := Parse(strings.NewReader(valid + "strategy: {canary: {steps: [{weight: 10, pause: 1h}]}}\ndeadlines: {deployment: 2h}\n")); err != nil {
+		t.Fatal(err)
+	}
+}

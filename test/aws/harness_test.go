@@ -1,0 +1,236 @@
+package aws_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cw "github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+	"github.com/aws/smithy-go/transport/http/protocol/awsjson"
+
+	"github.com/cutover/cutover/internal/api"
+	"github.com/cutover/cutover/internal/provider/awscw"
+	"github.com/cutover/cutover/internal/provider/awstest"
+	"github.com/cutover/cutover/internal/sampleapp/sampletest"
+)
+
+func TestMain(m *testing.M) { sampletest.BinaryMain(m) }
+
+// world is a real moto_server holding a load balancer ("cutover-web"), an ECS cluster
+// ("cutover") and a CloudWatch alarm ("web-5xx"), with the test's own SDK clients to look at
+// what cutover made there.
+type world struct {
+	t       *testing.T
+	m       *awstest.Moto
+	elb     *elb.Client
+	ecs     *ecs.Client
+	cw      *cw.Client
+	lb, vpc string
+	subnets []string
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	m := awstest.Start(t)
+	w := &world{t: t, m: m, elb: elb.NewFromConfig(m.Config()), ecs: ecs.NewFromConfig(m.Config()),
+		cw: cw.NewFromConfig(m.Config(), func(o *cw.Options) {
+			// moto speaks CloudWatch's JSON 1.0 protocol, not the SDK's default CBOR.
+			o.Protocol = awsjson.New10(schemas.GraniteServiceVersion20100801)
+			o.DisableRequestCompression = true
+		})}
+	ctx := awstest.Ctx(t)
+	w.vpc, w.subnets = m.DefaultSubnets(t)
+	out, err := w.elb.CreateLoadBalancer(ctx, &elb.CreateLoadBalancerInput{Name: aws.String("cutover-web"),
+		Type: elbtypes.LoadBalancerTypeEnumApplication, Subnets: w.subnets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.lb = aws.ToString(out.LoadBalancers[0].LoadBalancerArn)
+	if _, err := w.ecs.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("cutover")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.cw.PutMetricAlarm(ctx, &cw.PutMetricAlarmInput{AlarmName: aws.String("web-5xx"), Namespace: aws.String(awscw.Namespace),
+		MetricName: aws.String(awscw.Metric5xx), Statistic: cwtypes.StatisticSum, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1),
+		Threshold: aws.Float64(5), ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanThreshold}); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// serverEnv gives the test process, and so the `cutover server` processes it starts (which
+// inherit its environment), moto's test credentials and region, and keeps the machine's own
+// AWS configuration and instance metadata out of it.
+func serverEnv(t *testing.T) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	for _, k := range []string{"AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"} {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
+	}
+}
+
+// spec is the app web as a user writes it: an ECS service of two tasks per release behind
+// the load balancer's ports 80 (production) and 8080 (test), on moto's endpoint, held an
+// hour at 10%, judged by the web-5xx alarm.
+func (w *world) spec() string {
+	return fmt.Sprintf(`app: web
+run:
+  ecs:
+    cluster: cutover
+    image: "registry.example.com/web:$CUTOVER_VERSION"
+    container_port: 8000
+    subnets: [%s]
+    security_groups: [sg-cutover]
+  instances: 2
+traffic:
+  alb: {load_balancer: %q, vpc: %s, port: 80, test_port: 8080, settle: 100ms, verify_timeout: 20s}
+aws: {endpoint: %q}
+health: {path: /healthz, startup_grace: 5s}
+keep_warm: 1s
+strategy:
+  canary:
+    steps: [{weight: 10, pause: 1h}]
+deadlines: {deployment: 2h}
+analysis:
+  interval: 200ms
+  alarms: {names: [web-5xx], endpoint: %q}
+`, strings.Join(w.subnets, ", "), w.lb, w.vpc, w.m.URL, w.m.URL)
+}
+
+// listener is what the production listener (port 80) forwards, by target group name.
+func (w *world) listener() map[string]int32 {
+	w.t.Helper()
+	ctx := awstest.Ctx(w.t)
+	ls, err := w.elb.DescribeListeners(ctx, &elb.DescribeListenersInput{LoadBalancerArn: aws.String(w.lb)})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	names := w.targetGroupsByARN()
+	out := map[string]int32{}
+	for _, l := range ls.Listeners {
+		if aws.ToInt32(l.Port) != 80 || len(l.DefaultActions) == 0 || l.DefaultActions[0].ForwardConfig == nil {
+			continue
+		}
+		for _, tg := range l.DefaultActions[0].ForwardConfig.TargetGroups {
+			n := names[aws.ToString(tg.TargetGroupArn)]
+			if n == "" {
+				n = aws.ToString(tg.TargetGroupArn)
+			}
+			out[n] = aws.ToInt32(tg.Weight)
+		}
+	}
+	return out
+}
+
+// targetGroupsByARN is every target group in moto: ARN -> name.
+func (w *world) targetGroupsByARN() map[string]string {
+	w.t.Helper()
+	tgs, err := w.elb.DescribeTargetGroups(awstest.Ctx(w.t), &elb.DescribeTargetGroupsInput{})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, tg := range tgs.TargetGroups {
+		out[aws.ToString(tg.TargetGroupArn)] = aws.ToString(tg.TargetGroupName)
+	}
+	return out
+}
+
+// taskSet is one of the service's task sets as ECS describes it.
+type taskSet struct {
+	ARN, Status, TargetGroup string
+}
+
+// taskSets is every task set of service web that ECS still describes, by external ID (the
+// release's version), whatever its status.
+func (w *world) taskSets() map[string]taskSet {
+	w.t.Helper()
+	out, err := w.ecs.DescribeTaskSets(awstest.Ctx(w.t), &ecs.DescribeTaskSetsInput{Cluster: aws.String("cutover"), Service: aws.String("web")})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	got := map[string]taskSet{}
+	for _, ts := range out.TaskSets {
+		s := taskSet{ARN: aws.ToString(ts.TaskSetArn), Status: aws.ToString(ts.Status)}
+		for _, lb := range ts.LoadBalancers {
+			s.TargetGroup = aws.ToString(lb.TargetGroupArn)
+		}
+		if prev, dup := got[aws.ToString(ts.ExternalId)]; dup {
+			w.t.Fatalf("two task sets for release %s: %+v and %+v", aws.ToString(ts.ExternalId), prev, s)
+		}
+		got[aws.ToString(ts.ExternalId)] = s
+	}
+	return got
+}
+
+// live are the task sets that serve (ACTIVE or PRIMARY), by version.
+func live(sets map[string]taskSet) map[string]taskSet {
+	out := map[string]taskSet{}
+	for v, s := range sets {
+		if s.Status == "ACTIVE" || s.Status == "PRIMARY" {
+			out[v] = s
+		}
+	}
+	return out
+}
+
+// eventually polls cond every 50ms until it holds, failing the test after timeout.
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %s: %s", timeout, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// holds polls cond every 100ms for the whole of d and fails the test at the first time it
+// says what is wrong (a non-empty string): for what must not happen.
+func holds(t *testing.T, d time.Duration, what string, cond func() string) {
+	t.Helper()
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		if bad := cond(); bad != "" {
+			t.Fatalf("%s: %s", what, bad)
+		}
+	}
+}
+
+// cli runs the cutover binary as a user would, on the server's socket, and returns its
+// output; a non-zero exit fails the test.
+func cli(t *testing.T, exe, dir string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, exe, append(args, "--socket", filepath.Join(dir, api.SocketFile))...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("cutover %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// eventsOf is the deployment's event messages, one a line.
+func eventsOf(d api.Deployment) string {
+	var b strings.Builder
+	for _, e := range d.Events {
+		b.WriteString(e.Message + "\n")
+	}
+	return b.String()
+}
