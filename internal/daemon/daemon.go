@@ -159,5 +159,5 @@ func awsCloud(ctx context.Context, a *spec.App, hc *http.Client) (engine.CloudAp
 	if err != nil {
 		return engine.CloudApp{}, err
 	}
-	return engine.CloudApp{Traffic: aa.ALB, Groups: aa.ECS, Signals: aa.Signals}, nil
+	return engine.CloudApp{Traffic: aa.Traffic, Groups: aa.Groups, Signals: aa.Signals}, nil
 }

@@ -73,9 +73,9 @@ func newECSWorld(t *testing.T) *ecsWorld {
 		if err != nil {
 			return CloudApp{}, err
 		}
-		c := CloudApp{Traffic: aa.ALB, Groups: aa.ECS, Signals: aa.Signals}
+		c := CloudApp{Traffic: aa.Traffic, Groups: aa.Groups, Signals: aa.Signals}
 		if w.groups != nil {
-			c.Groups = w.groups(aa.ECS)
+			c.Groups = w.groups(aa.Groups)
 		}
 		return c, nil
 	}

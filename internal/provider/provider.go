@@ -111,14 +111,14 @@ type TestRouter interface {
 // CheckWeight returns an error when bp is outside 0..MaxBP.
 func CheckWeight(bp int) error {
 	if bp < 0 || bp > MaxBP {
-		return fmt.Errorf("weight %d basis points: %w", bp, ErrInvalid)
+		return fmt.Errorf("weight %d basis points, not 0 to %d: %w", bp, MaxBP, ErrInvalid)
 	}
 	return nil
 }
 
 // Errors providers wrap so the engine can classify them; test with errors.Is.
 var (
-	ErrInvalid        = errors.New("invalid request (must be between 0 and 10000 basis points, or a malformed name)")
+	ErrInvalid        = errors.New("invalid request")
 	ErrNotOwned       = errors.New("not owned by cutover")
 	ErrNotFound       = errors.New("not found")
 	ErrAccessDenied   = errors.New("access denied")

@@ -35,6 +35,13 @@ type ASG struct {
 	// Example: "#!/bin/sh\nsystemctl start web\n"
 	UserData string `yaml:"user_data,omitempty"`
 
+	// The port the instances serve on; the target groups send traffic and health checks
+	// there.
+	//
+	// Default: 80.
+	// Example: 8080
+	Port int `yaml:"port,omitempty" spec:"nonzero"`
+
 	// The subnets the group launches in.
 	//
 	// Required.
@@ -79,6 +86,7 @@ func (g *ASG) CheckAMI(app, version string) error {
 
 func (g *ASG) defaults() {
 	fill(&g.InstanceType, "t3.micro")
+	fill(&g.Port, 80)
 	fill(&g.HealthCheckGrace, Duration(60*time.Second))
 }
 
@@ -96,6 +104,9 @@ func (g *ASG) validate(c *checker, path string, a *App) {
 	}
 	if len(g.UserData) > 16*1024 {
 		c.add(path+".user_data", "%d bytes; EC2 takes at most 16 KiB of user data", len(g.UserData))
+	}
+	if g.Port < 1 || g.Port > 65535 {
+		c.add(path+".port", "must be a port, 1 to 65535, got %d", g.Port)
 	}
 	ids(c, path+".subnets", g.Subnets, "subnet-")
 	ids(c, path+".security_groups", g.SecurityGroups, "sg-")

@@ -1,10 +1,12 @@
-// Package awsapp opens the AWS side of an app spec: the ALB traffic provider of
-// traffic.alb and the ECS group driver of run.ecs, over one SDK config loaded the usual AWS
-// way (environment, shared config and credentials files, an instance or task role), with
-// the spec's aws.region and aws.endpoint.
+// Package awsapp opens the AWS side of an app spec: the traffic provider (traffic.alb's
+// load balancer, or traffic.route53's weighted records), the group driver (run.ecs's task
+// sets or run.asg's Auto Scaling groups) and, behind an ALB, the target groups' CloudWatch
+// metrics, over one SDK config loaded the usual AWS way (environment, shared config and
+// credentials files, an instance or task role), with the spec's aws.region and
+// aws.endpoint.
 //
-// It is composition only: it maps the spec's fields to awsalb.Config and awsecs.Config. It
-// must not know the engine or deployments.
+// It is composition only: it maps the spec's fields to the providers' configs. It must not
+// know the engine or deployments.
 package awsapp
 
 import (
@@ -14,30 +16,96 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 
 	"github.com/cutover/cutover/internal/provider"
 	"github.com/cutover/cutover/internal/provider/awsalb"
+	"github.com/cutover/cutover/internal/provider/awsasg"
 	"github.com/cutover/cutover/internal/provider/awscw"
+	"github.com/cutover/cutover/internal/provider/awsec2"
 	"github.com/cutover/cutover/internal/provider/awsecs"
 	"github.com/cutover/cutover/internal/spec"
 )
 
 // App is the AWS side of one app.
 type App struct {
-	ALB     *awsalb.Provider // traffic.alb
-	ECS     *awsecs.Driver   // run.ecs
-	Signals *awscw.Signals   // the target groups' CloudWatch metrics, for cloudwatch checks
+	Traffic provider.TrafficProvider // the ALB provider or the Route 53 provider
+	Groups  provider.GroupDriver     // ECS or ASG; nil for run.external (not AWS's to run)
+	Signals provider.SignalSource    // the target groups' CloudWatch metrics; nil without an ALB
 }
 
-// Open returns a's traffic provider, group driver and signal source. hc, if set, makes the
-// HTTP calls (an egress-restricted client). It calls no AWS API; the provider's Prepare does.
+// Open returns a's providers. hc, if set, makes the HTTP calls (an egress-restricted
+// client). It calls no AWS API; the providers' Prepare and EnsureRelease do.
 func Open(ctx context.Context, a *spec.App, hc *http.Client) (App, error) {
-	l, e := a.Traffic.ALB, a.Run.ECS
-	if l == nil || e == nil {
-		return App{}, fmt.Errorf("aws: %s needs both run.ecs and traffic.alb: %w", a.Name, provider.ErrInvalid)
+	cfg, err := load(ctx, a, hc)
+	if err != nil {
+		return App{}, err
 	}
+	if a.Traffic.Route53 != nil {
+		return openRoute53(cfg, a)
+	}
+	l := a.Traffic.ALB
+	if l == nil || (a.Run.ECS == nil && a.Run.ASG == nil) {
+		return App{}, fmt.Errorf("aws: %s needs traffic.alb with run.ecs or run.asg, or traffic.route53: %w", a.Name, provider.ErrInvalid)
+	}
+	port := 0
+	switch {
+	case a.Run.ECS != nil:
+		port = a.Run.ECS.ContainerPort
+	case a.Run.ASG != nil:
+		port = a.Run.ASG.Port
+	}
+	alb, err := awsalb.New(elb.NewFromConfig(cfg), awsalb.Config{
+		App: a.Name, LoadBalancerARN: l.LoadBalancer, VpcID: l.VPC,
+		Port: int32(l.Port), TestPort: int32(l.TestPort), TargetPort: int32(port),
+		HealthPath: a.Health.Path, Settle: l.Settle.Duration(),
+	})
+	if err != nil {
+		return App{}, err
+	}
+	var drv provider.GroupDriver
+	var list func(ctx context.Context, app string) ([]provider.Group, error)
+	if e := a.Run.ECS; e != nil {
+		d, err := awsecs.New(ecs.NewFromConfig(cfg), awsecs.Config{
+			Cluster: e.Cluster, Service: e.Service, Container: e.Container, ContainerPort: int32(e.ContainerPort),
+			Count: a.Run.Instances, Cpu: e.CPU, Memory: e.Memory, Subnets: e.Subnets, SecurityGroups: e.SecurityGroups,
+			ExecutionRole: e.ExecutionRole, TaskRole: e.TaskRole, TargetGroup: alb.TargetGroup,
+		})
+		if err != nil {
+			return App{}, err
+		}
+		drv, list = d, d.List
+	} else {
+		g := a.Run.ASG
+		d, err := awsasg.New(autoscaling.NewFromConfig(cfg), awsec2.New(cfg, hc), awsasg.Config{
+			App: a.Name, InstanceType: g.InstanceType, UserData: g.UserData, SecurityGroups: g.SecurityGroups,
+			Subnets: g.Subnets, HealthCheckGracePeriod: g.HealthCheckGrace.Duration(), TargetGroup: alb.TargetGroup,
+		})
+		if err != nil {
+			return App{}, err
+		}
+		drv, list = d, d.List
+	}
+	sig := &awscw.Signals{API: awscw.NewClient(cfg, a.AWS.Endpoint), LoadBalancer: l.LoadBalancer,
+		TargetGroup: func(ctx context.Context, app, version string) (string, error) {
+			gs, err := list(ctx, app)
+			if err != nil {
+				return "", err
+			}
+			for _, g := range gs {
+				if g.Version == version {
+					return alb.TargetGroup(g.Slot), nil
+				}
+			}
+			return "", fmt.Errorf("%s has no group for %s: %w", app, version, provider.ErrNotFound)
+		}}
+	return App{Traffic: alb, Groups: drv, Signals: sig}, nil
+}
+
+// load is the SDK config of a: the usual credentials, the spec's region and endpoint.
+func load(ctx context.Context, a *spec.App, hc *http.Client) (aws.Config, error) {
 	opts := []func(*config.LoadOptions) error{config.WithRetryMaxAttempts(3)}
 	if a.AWS.Region != "" {
 		opts = append(opts, config.WithRegion(a.AWS.Region))
@@ -47,42 +115,13 @@ func Open(ctx context.Context, a *spec.App, hc *http.Client) (App, error) {
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return App{}, fmt.Errorf("load the AWS config: %w", err)
+		return aws.Config{}, fmt.Errorf("load the AWS config: %w", err)
 	}
 	if cfg.Region == "" {
-		return App{}, fmt.Errorf("no AWS region: set aws.region in the spec or the server's AWS_REGION")
+		return aws.Config{}, fmt.Errorf("no AWS region: set aws.region in the spec or the server's AWS_REGION")
 	}
 	if a.AWS.Endpoint != "" {
 		cfg.BaseEndpoint = aws.String(a.AWS.Endpoint)
 	}
-	alb, err := awsalb.New(elb.NewFromConfig(cfg), awsalb.Config{
-		App: a.Name, LoadBalancerARN: l.LoadBalancer, VpcID: l.VPC,
-		Port: int32(l.Port), TestPort: int32(l.TestPort), TargetPort: int32(e.ContainerPort),
-		HealthPath: a.Health.Path, Settle: l.Settle.Duration(),
-	})
-	if err != nil {
-		return App{}, err
-	}
-	drv, err := awsecs.New(ecs.NewFromConfig(cfg), awsecs.Config{
-		Cluster: e.Cluster, Service: e.Service, Container: e.Container, ContainerPort: int32(e.ContainerPort),
-		Count: a.Run.Instances, Cpu: e.CPU, Memory: e.Memory, Subnets: e.Subnets, SecurityGroups: e.SecurityGroups,
-		ExecutionRole: e.ExecutionRole, TaskRole: e.TaskRole, TargetGroup: alb.TargetGroup,
-	})
-	if err != nil {
-		return App{}, err
-	}
-	sig := &awscw.Signals{API: awscw.NewClient(cfg, a.AWS.Endpoint), LoadBalancer: l.LoadBalancer,
-		TargetGroup: func(ctx context.Context, app, version string) (string, error) {
-			gs, err := drv.List(ctx, app)
-			if err != nil {
-				return "", err
-			}
-			for _, g := range gs {
-				if g.Version == version {
-					return g.Backend.Ref, nil
-				}
-			}
-			return "", fmt.Errorf("%s has no task set for %s: %w", app, version, provider.ErrNotFound)
-		}}
-	return App{ALB: alb, ECS: drv, Signals: sig}, nil
+	return cfg, nil
 }

@@ -67,3 +67,23 @@ func (m *Moto) ec2(t *testing.T, form url.Values, v any) {
 		t.Fatalf("ec2 %s: decode: %v", form.Get("Action"), err)
 	}
 }
+
+// DefaultSecurityGroup returns the ID of vpc's security group named "default".
+func (m *Moto) DefaultSecurityGroup(t *testing.T, vpc string) string {
+	t.Helper()
+	var out struct {
+		Groups []struct {
+			ID   string `xml:"groupId"`
+			Name string `xml:"groupName"`
+			VPC  string `xml:"vpcId"`
+		} `xml:"securityGroupInfo>item"`
+	}
+	m.ec2(t, url.Values{"Action": {"DescribeSecurityGroups"}, "Version": {"2016-11-15"}}, &out)
+	for _, g := range out.Groups {
+		if g.Name == "default" && g.VPC == vpc {
+			return g.ID
+		}
+	}
+	t.Fatalf("moto has no default security group in %s: %+v", vpc, out)
+	return ""
+}
