@@ -13,6 +13,7 @@ import (
 	"github.com/cutover/cutover/internal/provider"
 	"github.com/cutover/cutover/internal/provider/awsapp"
 	"github.com/cutover/cutover/internal/provider/awscw"
+	"github.com/cutover/cutover/internal/provider/external"
 	"github.com/cutover/cutover/internal/routerhub"
 	"github.com/cutover/cutover/internal/spec"
 	"log/slog"
@@ -90,7 +91,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	// The hub versions every table for routers following this server and adds their
 	// counters to the local router's signals.
 	hub := routerhub.New(dp.router, nil)
-	eng, err := engine.New(ctx, engine.Options{Router: hub, Served: dp.served, Drivers: drivers, Store: st, Logger: log, Metrics: reg, Limits: cfg.Limits, Egress: cfg.Egress, Alarms: cloudWatchAlarms, Cloud: awsCloud})
+	eng, err := engine.New(ctx, engine.Options{Router: hub, Served: dp.served, Drivers: drivers, Store: st, Logger: log, Metrics: reg, Limits: cfg.Limits, Egress: cfg.Egress, Alarms: cloudWatchAlarms, Cloud: cloudOpener(cfg.DataDir)})
 	if err != nil {
 		return fmt.Errorf("start the engine: %w", err)
 	}
@@ -153,11 +154,25 @@ func cloudWatchAlarms(ctx context.Context, al spec.Alarms, hc *http.Client) (pro
 	return awscw.NewAlarms(ctx, al.Region, al.Endpoint, hc)
 }
 
-// awsCloud opens an app's ECS service behind its ALB with the AWS SDK.
-func awsCloud(ctx context.Context, a *spec.App, hc *http.Client) (engine.CloudApp, error) {
-	aa, err := awsapp.Open(ctx, a, hc)
-	if err != nil {
-		return engine.CloudApp{}, err
+// cloudOpener opens the parts of an app that run beyond this machine: with the AWS SDK
+// (ECS or Auto Scaling groups behind an ALB, Route 53 records), and run.external's releases,
+// whose slots are kept under dataDir.
+func cloudOpener(dataDir string) engine.CloudOpener {
+	return func(ctx context.Context, a *spec.App, hc *http.Client) (engine.CloudApp, error) {
+		var c engine.CloudApp
+		switch {
+		case a.Traffic.DNS != nil:
+			return c, fmt.Errorf("traffic.dns: this server answers no DNS yet (its --dns mode is not built): use traffic.route53")
+		default:
+			aa, err := awsapp.Open(ctx, a, hc)
+			if err != nil {
+				return c, err
+			}
+			c = engine.CloudApp{Traffic: aa.Traffic, Groups: aa.Groups, Signals: aa.Signals}
+		}
+		if x := a.Run.External; x != nil {
+			c.Groups = &external.Driver{Dir: filepath.Join(dataDir, "external"), App: a.Name, HealthPath: a.Health.Path, HealthPort: x.HealthPort, Client: hc}
+		}
+		return c, nil
 	}
-	return engine.CloudApp{Traffic: aa.Traffic, Groups: aa.Groups, Signals: aa.Signals}, nil
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/cutover/cutover/internal/deploy"
 	"github.com/cutover/cutover/internal/provider/awstest"
@@ -55,6 +57,10 @@ func (w *ecsWorld) firstASG() {
 	}
 	if g := w.asgs(); g["web-v1"] != 2 {
 		w.t.Fatalf("v1's group: %v", g)
+	}
+	tgs, err := w.elb.DescribeTargetGroups(awstest.Ctx(w.t), &elb.DescribeTargetGroupsInput{Names: []string{"web-green"}})
+	if err != nil || tgs.TargetGroups[0].TargetType != elbtypes.TargetTypeEnumInstance {
+		w.t.Fatalf("an Auto Scaling group's target group is not of instances: %+v %v", tgs, err)
 	}
 }
 

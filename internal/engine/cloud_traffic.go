@@ -43,6 +43,9 @@ func (c *cloudApp) Route(blue, green []deploy.Endpoint, weight int) error {
 			greenIn = provider.Green
 		}
 	}
+	if err := c.fillEmptySlot(ctx); err != nil {
+		return err
+	}
 	slotBP := weight
 	if greenIn == provider.Blue {
 		slotBP = provider.MaxBP - weight
@@ -174,4 +177,23 @@ func (an analyzer) reported(ctx context.Context, app string, c analysis.Check, w
 	}
 	span := from.UTC().Format("15:04:05") + "-" + to.UTC().Format("15:04:05") + " UTC"
 	return analysis.EvaluateReported(c, analysis.Totals{Requests: sm.Requests, Errors: sm.Errors, MeanLatency: sm.LatencyAvg, Window: span}, minRequests)
+}
+
+// fillEmptySlot binds a DNS provider's slot that no release is in (before the second
+// release, or after a warm one is retired) to the other slot's endpoint: records need a
+// value, and at weight 0 it answers nobody anyway.
+func (c *cloudApp) fillEmptySlot(ctx context.Context) error {
+	c.mu.Lock()
+	var have []provider.Group
+	for _, g := range c.groups {
+		have = append(have, g)
+	}
+	c.mu.Unlock()
+	if len(have) != 1 || have[0].Backend.Kind != "dns" {
+		return nil
+	}
+	if err := c.Traffic.Bind(ctx, other(have[0].Slot), have[0].Backend); err != nil {
+		return fmt.Errorf("%s: bind the empty %s slot: %w", c.app, other(have[0].Slot), err)
+	}
+	return nil
 }

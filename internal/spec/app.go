@@ -280,15 +280,6 @@ func (a *App) Validate() error {
 	}
 	a.validateEgress(c)
 	c.positive("deadlines.deployment", a.Deadlines.Deployment)
-	if a.Strategy.Kind() != "" {
-		var paused time.Duration
-		for _, st := range a.Steps() {
-			paused += st.Pause
-		}
-		if a.Deadlines.Deployment > 0 && paused >= a.Deadlines.Deployment.Duration() {
-			c.add("strategy", "the steps' pauses add up to %s, not less than deadlines.deployment (%s): the deployment would fail before its last step; shorten the pauses or raise deadlines.deployment", Duration(paused), a.Deadlines.Deployment)
-		}
-	}
 	c.positive("deadlines.approval", a.Deadlines.Approval)
 	c.positive("deadlines.hook", a.Deadlines.Hook)
 	if a.KeepWarm != nil && *a.KeepWarm < 0 {

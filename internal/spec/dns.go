@@ -77,7 +77,7 @@ const RuntimeExternal = "external"
 
 var (
 	dnsNameRE = regexp.MustCompile(`^([A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.?$`)
-	zoneIDRE  = regexp.MustCompile(`^(/hostedzone/)?Z[A-Z0-9]{1,32}$`)
+	zoneIDRE  = regexp.MustCompile(`^(/hostedzone/)?[A-Z0-9]{1,32}$`)
 	endVarRE  = regexp.MustCompile(`\$\{[A-Za-z_][A-Za-z0-9_]*\}|\$CUTOVER_VERSION`)
 )
 

@@ -67,12 +67,3 @@ run: {external: {endpoint: 192.0.2.1}}
 routes: [{listen: "127.0.0.1:8080"}]
 `), []string{"run.external~needs traffic.route53 or traffic.dns"})
 }
-
-// TestPausesFitTheDeadline: steps whose pauses outlast deadlines.deployment can never end.
-func TestPausesFitTheDeadline(t *testing.T) {
-	checkProblems(t, problemsOf(t, valid+"strategy: {canary: {steps: [{weight: 10, pause: 30m}, {weight: 50, pause: 30m}]}}\n"),
-		[]string{"strategy~pauses add up to 1h, not less than deadlines.deployment (1h)"})
-	if _, err := Parse(strings.NewReader(valid + "strategy: {canary: {steps: [{weight: 10, pause: 1h}]}}\ndeadlines: {deployment: 2h}\n")); err != nil {
-		t.Fatal(err)
-	}
-}

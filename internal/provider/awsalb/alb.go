@@ -60,6 +60,9 @@ type Config struct {
 	TestPort        int32 // the test listener's port; 0 for none
 	TargetPort      int32 // the port targets serve on
 	HealthPath      string
+	// Instances makes instance target groups (an Auto Scaling group's instances register
+	// by ID) instead of ip ones (ECS tasks in awsvpc networking).
+	Instances bool
 	// Settle is how long after a verified write clients are assumed to see it: ALB rule
 	// updates "do not take effect immediately". Zero is 5 s.
 	Settle time.Duration

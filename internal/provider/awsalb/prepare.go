@@ -99,7 +99,7 @@ func (p *Provider) Prepare(ctx context.Context) error {
 		}
 		out, err := p.api.CreateTargetGroup(ctx, &elb.CreateTargetGroupInput{
 			Name: aws.String(p.tgName(s)), Protocol: types.ProtocolEnumHttp, Port: aws.Int32(p.c.TargetPort),
-			VpcId: aws.String(p.c.VpcID), TargetType: types.TargetTypeEnumIp,
+			VpcId: aws.String(p.c.VpcID), TargetType: p.targetType(),
 			HealthCheckPath: aws.String(p.c.HealthPath), Matcher: &types.Matcher{HttpCode: aws.String("200-399")},
 			Tags: p.ownerTags(),
 		})
@@ -204,4 +204,12 @@ func (p *Provider) Release(ctx context.Context) error {
 		delete(p.tg, s)
 	}
 	return nil
+}
+
+// targetType is the kind of target the groups register: instances or IP addresses.
+func (p *Provider) targetType() types.TargetTypeEnum {
+	if p.c.Instances {
+		return types.TargetTypeEnumInstance
+	}
+	return types.TargetTypeEnumIp
 }

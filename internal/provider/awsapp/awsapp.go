@@ -60,7 +60,7 @@ func Open(ctx context.Context, a *spec.App, hc *http.Client) (App, error) {
 	alb, err := awsalb.New(elb.NewFromConfig(cfg), awsalb.Config{
 		App: a.Name, LoadBalancerARN: l.LoadBalancer, VpcID: l.VPC,
 		Port: int32(l.Port), TestPort: int32(l.TestPort), TargetPort: int32(port),
-		HealthPath: a.Health.Path, Settle: l.Settle.Duration(),
+		HealthPath: a.Health.Path, Settle: l.Settle.Duration(), Instances: a.Run.ASG != nil,
 	})
 	if err != nil {
 		return App{}, err

@@ -78,7 +78,10 @@ type Config struct {
 	// (also as ${...}) are replaced per release. The driver base64-encodes it.
 	UserData       string
 	SecurityGroups []string
-	Subnets        []string // the group's VPCZoneIdentifier; required
+	// InstanceProfile is the instances' IAM instance profile (an ARN or a name); "" for
+	// none. cutover's role then needs iam:PassRole on its role.
+	InstanceProfile string
+	Subnets         []string // the group's VPCZoneIdentifier; required
 	// HealthCheckGracePeriod is how long a new instance may fail health checks before the
 	// group replaces it; zero is 60 s.
 	HealthCheckGracePeriod time.Duration
@@ -144,11 +147,8 @@ func (d *Driver) targetGroup(slot provider.Slot) string {
 
 // maxSize is the MaxSize a group of count instances gets.
 func (d *Driver) maxSize(count int) int {
-	switch {
-	case d.c.MaxSize >= count:
-		return d.c.MaxSize
-	case d.c.MaxSize > 0:
-		return count
+	if d.c.MaxSize > 0 {
+		return max(d.c.MaxSize, count)
 	}
 	return max(2*count, 1)
 }

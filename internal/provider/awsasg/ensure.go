@@ -89,7 +89,7 @@ func (d *Driver) EnsureRelease(ctx context.Context, r provider.Release, count in
 	if g != nil {
 		return d.adopt(ctx, g, count)
 	}
-	lt, err := d.ensureTemplate(ctx, r)
+	lt, _, err := d.ensureTemplate(ctx, r)
 	if err != nil {
 		return provider.Group{}, err
 	}
@@ -101,7 +101,7 @@ func (d *Driver) EnsureRelease(ctx context.Context, r provider.Release, count in
 		VPCZoneIdentifier:      aws.String(strings.Join(d.c.Subnets, ",")),
 		HealthCheckGracePeriod: aws.Int32(int32(d.c.HealthCheckGracePeriod.Seconds())),
 		HealthCheckType:        aws.String("EC2"),
-		Tags: d.groupTags(name, map[string]string{TagApp: d.c.App, TagVersion: r.Version, TagSlot: string(r.Slot), TagOwner: d.c.Owner}),
+		Tags:                   d.groupTags(name, map[string]string{TagApp: d.c.App, TagVersion: r.Version, TagSlot: string(r.Slot), TagOwner: d.c.Owner}),
 	}
 	if tg != "" {
 		in.TargetGroupARNs, in.HealthCheckType = []string{tg}, aws.String("ELB")
@@ -172,36 +172,35 @@ func (d *Driver) template(ctx context.Context, name string) (lt awsec2.LaunchTem
 	return lt, true, nil
 }
 
-// ensureTemplate finds or makes r's launch template, checking r's AMI before it makes one.
-func (d *Driver) ensureTemplate(ctx context.Context, r provider.Release) (awsec2.LaunchTemplate, error) {
+// ensureTemplate finds or makes r's launch template, checking r's AMI before it makes
+// one; created says it made it.
+func (d *Driver) ensureTemplate(ctx context.Context, r provider.Release) (lt awsec2.LaunchTemplate, created bool, err error) {
 	name := d.name(r.Version)
 	if lt, found, err := d.template(ctx, name); found || err != nil {
-		return lt, err
+		return lt, false, err
 	}
 	ami := d.ami(r)
 	im, err := d.ec2.DescribeImage(ctx, ami)
+	var ae *awsec2.APIError
 	switch {
-	case awsec2.NotFound(err):
-		var ae *awsec2.APIError
-		errors.As(err, &ae)
-		return awsec2.LaunchTemplate{}, fmt.Errorf("asg %s: release %s boots AMI %s, which does not exist or this account cannot launch (EC2 says %q): %w; deploy an AMI ID of this region that the account owns or is shared",
+	case awsec2.NotFound(err) && errors.As(err, &ae):
+		return lt, false, fmt.Errorf("asg %s: release %s boots AMI %s, which does not exist or this account cannot launch (EC2 says %q): %w; deploy an AMI ID of this region that the account owns or is shared",
 			d.c.App, r.Version, ami, ae.Message, provider.ErrInvalid)
 	case err != nil:
-		return awsec2.LaunchTemplate{}, classify(ctx, "asg "+d.c.App+": ec2 DescribeImages "+ami, err, false)
+		return lt, false, classify(ctx, "asg "+d.c.App+": ec2 DescribeImages "+ami, err, false)
 	case im.State != "" && im.State != "available":
-		return awsec2.LaunchTemplate{}, fmt.Errorf("asg %s: release %s boots AMI %s, which is %s, not available: %w; wait for it or deploy another", d.c.App, r.Version, ami, im.State, provider.ErrInvalid)
+		return lt, false, fmt.Errorf("asg %s: release %s boots AMI %s, which is %s, not available: %w; wait for it or deploy another", d.c.App, r.Version, ami, im.State, provider.ErrInvalid)
 	}
 	in := awsec2.CreateLaunchTemplateInput{Name: name, Description: "cutover " + d.c.App + " " + r.Version, ClientToken: token(name),
-		Data: awsec2.LaunchTemplateData{ImageID: ami, InstanceType: d.c.InstanceType, UserData: d.userData(r), SecurityGroups: d.c.SecurityGroups, IMDSv2: true},
+		Data: awsec2.LaunchTemplateData{ImageID: ami, InstanceType: d.c.InstanceType, UserData: d.userData(r), SecurityGroups: d.c.SecurityGroups, InstanceProfile: d.c.InstanceProfile, IMDSv2: true},
 		Tags: map[string]string{TagApp: d.c.App, TagVersion: r.Version, TagOwner: d.c.Owner}}
-	lt, err := d.ec2.CreateLaunchTemplate(ctx, in)
-	if err != nil {
+	if lt, err = d.ec2.CreateLaunchTemplate(ctx, in); err != nil {
 		if lt, found, ferr := d.template(ctx, name); found || ferr != nil {
-			return lt, ferr // made by an earlier attempt, or someone else's
+			return lt, found && ferr == nil, ferr // made by an earlier attempt, or someone else's
 		}
-		return awsec2.LaunchTemplate{}, classify(ctx, "asg "+d.c.App+": ec2 CreateLaunchTemplate "+name, err, true)
+		return lt, false, classify(ctx, "asg "+d.c.App+": ec2 CreateLaunchTemplate "+name, err, true)
 	}
-	return lt, nil
+	return lt, true, nil
 }
 
 // token is an EC2 client token (at most 64 ASCII characters) for making name.

@@ -28,7 +28,7 @@ func TestLaunchTemplateLifecycleOnMoto(t *testing.T) {
 		t.Fatalf("describe of no template = %v, want not found", err)
 	}
 	in := CreateLaunchTemplateInput{Name: "web-v1", Description: "v1", ClientToken: "cutover-web-v1",
-		Data: LaunchTemplateData{ImageID: "ami-760aaa0f", InstanceType: "t3.micro", UserData: "#!/bin/sh\necho v1\n", IMDSv2: true},
+		Data: LaunchTemplateData{ImageID: "ami-760aaa0f", InstanceType: "t3.micro", UserData: "#!/bin/sh\necho v1\n", IMDSv2: true, InstanceProfile: "web-instance"},
 		Tags: map[string]string{"cutover.owner": "cutover/web", "cutover.version": "v1"}}
 	lt, err := c.CreateLaunchTemplate(ctx, in)
 	if err != nil {
@@ -46,13 +46,14 @@ func TestLaunchTemplateLifecycleOnMoto(t *testing.T) {
 			Image    string `xml:"imageId"`
 			UserData string `xml:"userData"`
 			Tokens   string `xml:"metadataOptions>httpTokens"`
+			Profile  string `xml:"iamInstanceProfile>name"`
 		} `xml:"launchTemplateVersionSet>item>launchTemplateData"`
 	}
 	if err := c.Do(ctx, "DescribeLaunchTemplateVersions", url.Values{"LaunchTemplateId": {lt.ID}}, &ver); err != nil {
 		t.Fatal(err)
 	}
 	ud, _ := base64.StdEncoding.DecodeString(ver.Data.UserData)
-	if ver.Data.Image != "ami-760aaa0f" || string(ud) != "#!/bin/sh\necho v1\n" || ver.Data.Tokens != "required" {
+	if ver.Data.Image != "ami-760aaa0f" || string(ud) != "#!/bin/sh\necho v1\n" || ver.Data.Tokens != "required" || ver.Data.Profile != "web-instance" {
 		t.Fatalf("the template's data is %+v (user data %q)", ver.Data, ud)
 	}
 	_, err = c.CreateLaunchTemplate(ctx, in)

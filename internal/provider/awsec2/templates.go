@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // LaunchTemplateData is what instances launched from a template get.
@@ -15,6 +16,8 @@ type LaunchTemplateData struct {
 	InstanceType   string
 	UserData       string // plain text; the client base64-encodes it
 	SecurityGroups []string
+	// InstanceProfile is the instances' IAM instance profile, an ARN or a name; "" for none.
+	InstanceProfile string
 	// IMDSv2 makes the instance metadata service require session tokens
 	// (MetadataOptions.HttpTokens=required), as AWS recommends.
 	IMDSv2 bool
@@ -77,6 +80,12 @@ func (c *Client) CreateLaunchTemplate(ctx context.Context, in CreateLaunchTempla
 	}
 	for i, sg := range in.Data.SecurityGroups {
 		p.Set("LaunchTemplateData.SecurityGroupId."+strconv.Itoa(i+1), sg)
+	}
+	switch ip := in.Data.InstanceProfile; {
+	case strings.HasPrefix(ip, "arn:"):
+		p.Set("LaunchTemplateData.IamInstanceProfile.Arn", ip)
+	case ip != "":
+		p.Set("LaunchTemplateData.IamInstanceProfile.Name", ip)
 	}
 	if in.Data.IMDSv2 {
 		p.Set("LaunchTemplateData.MetadataOptions.HttpTokens", "required")
