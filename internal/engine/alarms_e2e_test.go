@@ -8,9 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cw "github.com/aws/aws-sdk-go-v2/service/cloudwatch"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
-	"github.com/aws/smithy-go/transport/http/protocol/awsjson"
 
 	"github.com/cutover/cutover/internal/deploy"
 	"github.com/cutover/cutover/internal/provider"
@@ -25,11 +23,8 @@ import (
 // CloudWatch's reason, though the router's own checks pass.
 func TestE2ECloudWatchAlarmRollsBack(t *testing.T) {
 	m := awstest.Start(t)
-	awsEnv(t)
-	admin := cw.NewFromConfig(m.Config(), func(o *cw.Options) {
-		o.Protocol = awsjson.New10(schemas.GraniteServiceVersion20100801)
-		o.DisableRequestCompression = true
-	})
+	awstest.Env(t)
+	admin := m.CloudWatch()
 	ctx := awstest.Ctx(t)
 	if _, err := admin.PutMetricAlarm(ctx, &cw.PutMetricAlarmInput{AlarmName: aws.String("web-5xx"), Namespace: aws.String("AWS/ApplicationELB"),
 		MetricName: aws.String("HTTPCode_Target_5XX_Count"), Statistic: types.StatisticSum, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1),
@@ -76,14 +71,4 @@ analysis:
 	if got := r.servedBy(); got != "v1" {
 		t.Errorf("served by %s after the rollback, want v1", got)
 	}
-}
-
-// awsEnv gives the server moto's credentials and region the AWS way: its environment, with
-// no shared config or credentials files.
-func awsEnv(t *testing.T) {
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
 }

@@ -10,12 +10,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cw "github.com/aws/aws-sdk-go-v2/service/cloudwatch"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
-	"github.com/aws/smithy-go/transport/http/protocol/awsjson"
 
 	"github.com/cutover/cutover/internal/deploy"
 	"github.com/cutover/cutover/internal/provider"
@@ -30,6 +28,7 @@ import (
 type ecsWorld struct {
 	t       *testing.T
 	m       *awstest.Moto
+	alb     awstest.ALB
 	elb     *elb.Client
 	ecs     *ecs.Client
 	cw      *cw.Client
@@ -42,19 +41,10 @@ type ecsWorld struct {
 
 func newECSWorld(t *testing.T) *ecsWorld {
 	m := awstest.Start(t)
-	awsEnv(t)
-	w := &ecsWorld{t: t, m: m, elb: elb.NewFromConfig(m.Config()), ecs: ecs.NewFromConfig(m.Config()),
-		cw: cw.NewFromConfig(m.Config(), func(o *cw.Options) {
-			o.Protocol = awsjson.New10(schemas.GraniteServiceVersion20100801)
-			o.DisableRequestCompression = true
-		})}
+	awstest.Env(t)
+	alb := m.LoadBalancer(t)
+	w := &ecsWorld{t: t, m: m, alb: alb, elb: alb.ELB, ecs: ecs.NewFromConfig(m.Config()), cw: m.CloudWatch(), lb: alb.ARN, vpc: alb.VPC, subnets: alb.Subnets}
 	ctx := awstest.Ctx(t)
-	w.vpc, w.subnets = m.DefaultSubnets(t)
-	out, err := w.elb.CreateLoadBalancer(ctx, &elb.CreateLoadBalancerInput{Name: aws.String("cutover-web"), Type: elbtypes.LoadBalancerTypeEnumApplication, Subnets: w.subnets})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.lb = aws.ToString(out.LoadBalancers[0].LoadBalancerArn)
 	if _, err := w.ecs.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("cutover")}); err != nil {
 		t.Fatal(err)
 	}
@@ -99,32 +89,7 @@ keep_warm: 1s
 }
 
 // listener is what the production listener forwards, by target group name.
-func (w *ecsWorld) listener() map[string]int32 {
-	w.t.Helper()
-	ctx := awstest.Ctx(w.t)
-	ls, err := w.elb.DescribeListeners(ctx, &elb.DescribeListenersInput{LoadBalancerArn: aws.String(w.lb)})
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	names := map[string]string{}
-	tgs, err := w.elb.DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{})
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	for _, tg := range tgs.TargetGroups {
-		names[aws.ToString(tg.TargetGroupArn)] = aws.ToString(tg.TargetGroupName)
-	}
-	out := map[string]int32{}
-	for _, l := range ls.Listeners {
-		if aws.ToInt32(l.Port) != 80 {
-			continue
-		}
-		for _, tg := range l.DefaultActions[0].ForwardConfig.TargetGroups {
-			out[names[aws.ToString(tg.TargetGroupArn)]] = aws.ToInt32(tg.Weight)
-		}
-	}
-	return out
-}
+func (w *ecsWorld) listener() map[string]int32 { return w.alb.Weights(w.t, 80) }
 
 // taskSets lists the service's live task sets: version -> status.
 func (w *ecsWorld) taskSets() map[string]string {

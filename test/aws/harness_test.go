@@ -3,7 +3,6 @@ package aws_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -12,12 +11,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cw "github.com/aws/aws-sdk-go-v2/service/cloudwatch"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
-	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
-	"github.com/aws/smithy-go/transport/http/protocol/awsjson"
 
 	"github.com/cutover/cutover/internal/api"
 	"github.com/cutover/cutover/internal/provider/awscw"
@@ -33,6 +29,7 @@ func TestMain(m *testing.M) { sampletest.BinaryMain(m) }
 type world struct {
 	t       *testing.T
 	m       *awstest.Moto
+	alb     awstest.ALB
 	elb     *elb.Client
 	ecs     *ecs.Client
 	cw      *cw.Client
@@ -43,20 +40,9 @@ type world struct {
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	m := awstest.Start(t)
-	w := &world{t: t, m: m, elb: elb.NewFromConfig(m.Config()), ecs: ecs.NewFromConfig(m.Config()),
-		cw: cw.NewFromConfig(m.Config(), func(o *cw.Options) {
-			// moto speaks CloudWatch's JSON 1.0 protocol, not the SDK's default CBOR.
-			o.Protocol = awsjson.New10(schemas.GraniteServiceVersion20100801)
-			o.DisableRequestCompression = true
-		})}
+	alb := m.LoadBalancer(t)
+	w := &world{t: t, m: m, alb: alb, elb: alb.ELB, ecs: ecs.NewFromConfig(m.Config()), cw: m.CloudWatch(), lb: alb.ARN, vpc: alb.VPC, subnets: alb.Subnets}
 	ctx := awstest.Ctx(t)
-	w.vpc, w.subnets = m.DefaultSubnets(t)
-	out, err := w.elb.CreateLoadBalancer(ctx, &elb.CreateLoadBalancerInput{Name: aws.String("cutover-web"),
-		Type: elbtypes.LoadBalancerTypeEnumApplication, Subnets: w.subnets})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.lb = aws.ToString(out.LoadBalancers[0].LoadBalancerArn)
 	if _, err := w.ecs.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("cutover")}); err != nil {
 		t.Fatal(err)
 	}
@@ -66,22 +52,6 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	return w
-}
-
-// serverEnv gives the test process, and so the `cutover server` processes it starts (which
-// inherit its environment), moto's test credentials and region, and keeps the machine's own
-// AWS configuration and instance metadata out of it.
-func serverEnv(t *testing.T) {
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
-	for _, k := range []string{"AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"} {
-		t.Setenv(k, "")
-		os.Unsetenv(k)
-	}
 }
 
 // spec is the app web as a user writes it: an ECS service of two tasks per release behind
@@ -113,29 +83,7 @@ analysis:
 }
 
 // listener is what the production listener (port 80) forwards, by target group name.
-func (w *world) listener() map[string]int32 {
-	w.t.Helper()
-	ctx := awstest.Ctx(w.t)
-	ls, err := w.elb.DescribeListeners(ctx, &elb.DescribeListenersInput{LoadBalancerArn: aws.String(w.lb)})
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	names := w.targetGroupsByARN()
-	out := map[string]int32{}
-	for _, l := range ls.Listeners {
-		if aws.ToInt32(l.Port) != 80 || len(l.DefaultActions) == 0 || l.DefaultActions[0].ForwardConfig == nil {
-			continue
-		}
-		for _, tg := range l.DefaultActions[0].ForwardConfig.TargetGroups {
-			n := names[aws.ToString(tg.TargetGroupArn)]
-			if n == "" {
-				n = aws.ToString(tg.TargetGroupArn)
-			}
-			out[n] = aws.ToInt32(tg.Weight)
-		}
-	}
-	return out
-}
+func (w *world) listener() map[string]int32 { return w.alb.Weights(w.t, 80) }
 
 // targetGroupsByARN is every target group in moto: ARN -> name.
 func (w *world) targetGroupsByARN() map[string]string {

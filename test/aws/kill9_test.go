@@ -33,7 +33,7 @@ const (
 func TestKill9ServerMidCanaryResumesOnTheSameTaskSets(t *testing.T) {
 	began := time.Now()
 	w := newWorld(t) // first: without moto_server there is nothing to test
-	serverEnv(t)
+	awstest.Env(t)
 	t.Logf("moto_server up with the load balancer, cluster and alarm after %s", time.Since(began).Round(time.Millisecond))
 	exe := sampletest.Cutover(t)
 	t.Logf("cutover binary ready after %s", time.Since(began).Round(time.Millisecond))

@@ -2,14 +2,11 @@ package ui
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
-	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
 
 	"github.com/cutover/cutover/internal/provider/awstest"
 )
@@ -19,7 +16,7 @@ import (
 type ecsWorld struct {
 	t       *testing.T
 	m       *awstest.Moto
-	elb     *elb.Client
+	alb     awstest.ALB
 	lb, vpc string
 	subnets []string
 }
@@ -30,21 +27,10 @@ type ecsWorld struct {
 func newECSWorld(t *testing.T) *ecsWorld {
 	t.Helper()
 	m := awstest.Start(t)
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
-	w := &ecsWorld{t: t, m: m, elb: elb.NewFromConfig(m.Config())}
+	awstest.Env(t)
+	alb := m.LoadBalancer(t)
+	w := &ecsWorld{t: t, m: m, alb: alb, lb: alb.ARN, vpc: alb.VPC, subnets: alb.Subnets}
 	ctx := awstest.Ctx(t)
-	w.vpc, w.subnets = m.DefaultSubnets(t)
-	out, err := w.elb.CreateLoadBalancer(ctx, &elb.CreateLoadBalancerInput{Name: aws.String("cutover-web"),
-		Type: elbtypes.LoadBalancerTypeEnumApplication, Subnets: w.subnets})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.lb = aws.ToString(out.LoadBalancers[0].LoadBalancerArn)
 	if _, err := ecs.NewFromConfig(m.Config()).CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("cutover")}); err != nil {
 		t.Fatal(err)
 	}
@@ -71,29 +57,4 @@ deadlines: {deployment: 2h}
 }
 
 // listener is what the production listener (port 80) forwards, by target group name.
-func (w *ecsWorld) listener() map[string]int32 {
-	w.t.Helper()
-	ctx := awstest.Ctx(w.t)
-	ls, err := w.elb.DescribeListeners(ctx, &elb.DescribeListenersInput{LoadBalancerArn: aws.String(w.lb)})
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	tgs, err := w.elb.DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{})
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	names := map[string]string{}
-	for _, tg := range tgs.TargetGroups {
-		names[aws.ToString(tg.TargetGroupArn)] = aws.ToString(tg.TargetGroupName)
-	}
-	out := map[string]int32{}
-	for _, l := range ls.Listeners {
-		if aws.ToInt32(l.Port) != 80 || len(l.DefaultActions) == 0 || l.DefaultActions[0].ForwardConfig == nil {
-			continue
-		}
-		for _, tg := range l.DefaultActions[0].ForwardConfig.TargetGroups {
-			out[names[aws.ToString(tg.TargetGroupArn)]] = aws.ToInt32(tg.Weight)
-		}
-	}
-	return out
-}
+func (w *ecsWorld) listener() map[string]int32 { return w.alb.Weights(w.t, 80) }

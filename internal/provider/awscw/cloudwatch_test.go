@@ -7,9 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cw "github.com/aws/aws-sdk-go-v2/service/cloudwatch"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
-	"github.com/aws/smithy-go/transport/http/protocol/awsjson"
 
 	"github.com/cutover/cutover/internal/provider"
 	"github.com/cutover/cutover/internal/provider/awstest"
@@ -19,16 +17,6 @@ import (
 const (
 	lbARN = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/cutover-web/50dc6c495c0c9188"
 )
-
-// client is a CloudWatch client for moto: moto 5.2.1 speaks neither the SDK's default
-// CBOR protocol nor gzip request bodies, so the test (never production) picks AWS JSON 1.0
-// and no compression.
-func client(m *awstest.Moto) *cw.Client {
-	return cw.NewFromConfig(m.Config(), func(o *cw.Options) {
-		o.Protocol = awsjson.New10(schemas.GraniteServiceVersion20100801)
-		o.DisableRequestCompression = true
-	})
-}
 
 func tgOf(_ context.Context, _, version string) (string, error) {
 	return "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-" + version + "/73e2d6bc24d8a067", nil
@@ -48,7 +36,7 @@ func TestDimension(t *testing.T) {
 // reports no data as ErrNoData.
 func TestSignalsContract(t *testing.T) {
 	m := awstest.Start(t)
-	api := client(m)
+	api := m.CloudWatch()
 	base := time.Now().UTC().Truncate(time.Minute).Add(-30 * time.Minute)
 	providertest.RunSignals(t, providertest.SignalHarness{
 		New: func(t *testing.T) provider.SignalSource {
@@ -75,7 +63,7 @@ func TestSignalsContract(t *testing.T) {
 // SetAlarmState (moto never evaluates them).
 func TestAlarmsContract(t *testing.T) {
 	m := awstest.Start(t)
-	api := client(m)
+	api := m.CloudWatch()
 	providertest.RunAlarms(t, providertest.AlarmHarness{
 		New: func(t *testing.T) provider.AlarmSource {
 			m.Reset(t)

@@ -7,12 +7,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cw "github.com/aws/aws-sdk-go-v2/service/cloudwatch"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/schemas"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
-	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
-	"github.com/aws/smithy-go/transport/http/protocol/awsjson"
 
 	"github.com/cutover/cutover/internal/provider"
 	"github.com/cutover/cutover/internal/provider/awsalb"
@@ -39,18 +36,9 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	m := awstest.Start(t)
-	w := &world{m: m, elb: elb.NewFromConfig(m.Config()), ecs: ecs.NewFromConfig(m.Config()),
-		cw: cw.NewFromConfig(m.Config(), func(o *cw.Options) {
-			o.Protocol = awsjson.New10(schemas.GraniteServiceVersion20100801) // moto only: no CBOR
-			o.DisableRequestCompression = true
-		})}
+	alb := m.LoadBalancer(t)
+	w := &world{m: m, elb: alb.ELB, ecs: ecs.NewFromConfig(m.Config()), cw: m.CloudWatch(), lb: alb.ARN, vpc: alb.VPC, subnets: alb.Subnets}
 	ctx := context.Background()
-	w.vpc, w.subnets = m.DefaultSubnets(t)
-	out, err := w.elb.CreateLoadBalancer(ctx, &elb.CreateLoadBalancerInput{Name: aws.String("cutover-web"), Type: elbtypes.LoadBalancerTypeEnumApplication, Subnets: w.subnets})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.lb = aws.ToString(out.LoadBalancers[0].LoadBalancerArn)
 	if _, err := w.ecs.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("cutover")}); err != nil {
 		t.Fatal(err)
 	}
