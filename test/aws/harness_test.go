@@ -3,6 +3,7 @@ package aws_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -46,12 +47,19 @@ func newWorld(t *testing.T) *world {
 	if _, err := w.ecs.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("cutover")}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.cw.PutMetricAlarm(ctx, &cw.PutMetricAlarmInput{AlarmName: aws.String("web-5xx"), Namespace: aws.String(awscw.Namespace),
+	putAlarm(t, w.cw)
+	return w
+}
+
+// putAlarm creates the CloudWatch alarm "web-5xx" (never in ALARM: nothing feeds its metric)
+// that the specs' analysis.alarms watch.
+func putAlarm(t *testing.T, c *cw.Client) {
+	t.Helper()
+	if _, err := c.PutMetricAlarm(awstest.Ctx(t), &cw.PutMetricAlarmInput{AlarmName: aws.String("web-5xx"), Namespace: aws.String(awscw.Namespace),
 		MetricName: aws.String(awscw.Metric5xx), Statistic: cwtypes.StatisticSum, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1),
 		Threshold: aws.Float64(5), ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanThreshold}); err != nil {
 		t.Fatal(err)
 	}
-	return w
 }
 
 // spec is the app web as a user writes it: an ECS service of two tasks per release behind
@@ -181,4 +189,83 @@ func eventsOf(d api.Deployment) string {
 		b.WriteString(e.Message + "\n")
 	}
 	return b.String()
+}
+
+// running is a `cutover server` process on its own data dir with app web's spec applied
+// through the CLI, as a user sets it up.
+type running struct {
+	exe, dir string
+	srv      *sampletest.Server
+}
+
+// startApplied builds (once) and starts `cutover server`, then validates and applies
+// specText with the CLI. The server's logs are printed when the test fails.
+func startApplied(t *testing.T, specText string) *running {
+	t.Helper()
+	r := &running{exe: sampletest.Cutover(t), dir: t.TempDir()}
+	r.srv = sampletest.StartServer(t, r.exe, r.dir)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("server logs:\n%s", r.srv.Logs())
+		}
+		r.srv.Close()
+	})
+	specFile := filepath.Join(t.TempDir(), "web.yaml")
+	if err := os.WriteFile(specFile, []byte(specText), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("cutover validate: %s", strings.TrimSpace(r.cli(t, "validate", "-f", specFile)))
+	r.cli(t, "apply", "-f", specFile)
+	return r
+}
+
+func (r *running) cli(t *testing.T, args ...string) string {
+	t.Helper()
+	return cli(t, r.exe, r.dir, args...)
+}
+
+// deploy starts a deployment of version with --set values (nil for none) through the API.
+func (r *running) deploy(t *testing.T, version string, set map[string]string) api.Deployment {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	d, err := r.srv.API.Deploy(ctx, "web", api.DeployRequest{Version: version, Set: set})
+	if err != nil {
+		t.Fatalf("deploy %s: %v", version, err)
+	}
+	return d
+}
+
+// read is the deployment as the API shows it now.
+func (r *running) read(t *testing.T, id string) api.Deployment {
+	t.Helper()
+	return r.srv.WaitFor(id, "read", wait, func(api.Deployment) bool { return true })
+}
+
+// historyLen is how many deployments of web the server has recorded.
+func (r *running) historyLen(t *testing.T) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	hist, err := r.srv.API.History(ctx, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(hist)
+}
+
+// waitResumed waits until the server's log of its start number n (0 the first) says it
+// resumes deployment id.
+func (r *running) waitResumed(t *testing.T, n int, id string) {
+	t.Helper()
+	log := filepath.Join(r.dir, fmt.Sprintf("server-%d.log", n))
+	eventually(t, wait, "the server started again to log that it resumes "+id, func() bool {
+		b, _ := os.ReadFile(log)
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.Contains(line, "resuming deployment") && strings.Contains(line, id) {
+				return true
+			}
+		}
+		return false
+	})
 }
