@@ -38,6 +38,8 @@ var rules = []struct {
 		"the hub only versions tables and adds counters"},
 	{"provider/external", []string{"engine", "deploy", "router", "store", "runtime", "spec", "dnsserver"},
 		"an external release is an endpoint and a health check; it knows no deployment"},
+	{"dnsserver", []string{"engine", "deploy", "router", "store", "runtime", "spec", "daemon", "provider/awsr53", "provider/awsapp"},
+		"the DNS server answers records; it knows no deployment, spec or AWS"},
 	{"web", []string{"engine", "router", "deploy", "store", "daemon", "runtime", "apiserver", "spec"},
 		"the dashboard sees the server only through the API"},
 }

@@ -62,6 +62,9 @@ type Config struct {
 	// Limits bound the apps the server holds and the history kept per app (zero fields
 	// take engine.DefaultLimits).
 	Limits engine.Limits
+	// DNS is the address (HOST:PORT, UDP and TCP) the server answers traffic.dns names on;
+	// "" answers no DNS, and apps with traffic.dns are refused at apply.
+	DNS string
 	// Egress is the server's allow list for hooks with a url, webhooks and external checks;
 	// an app's egress.allow can only narrow it. Empty allows every host.
 	Egress egress.Policy
@@ -82,6 +85,8 @@ type File struct {
 	Listen  *string `yaml:"listen" json:"listen"` // "" serves no TCP API
 	// DockerHost is Config.DockerHost.
 	DockerHost *string `yaml:"docker_host" json:"docker_host"`
+	// DNS is Config.DNS.
+	DNS *string `yaml:"dns" json:"dns"`
 }
 
 // LoadFile reads a config file. JSON is read as YAML, of which it is a subset.
@@ -94,7 +99,7 @@ func LoadFile(path string) (File, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
-		return f, fmt.Errorf("config file %s: %w (known fields: data_dir, socket, listen, docker_host)", path, err)
+		return f, fmt.Errorf("config file %s: %w (known fields: data_dir, socket, listen, docker_host, dns)", path, err)
 	}
 	return f, nil
 }

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/cutover/cutover/internal/dnsserver"
 	"github.com/cutover/cutover/internal/provider"
 	"github.com/cutover/cutover/internal/provider/awsapp"
 	"github.com/cutover/cutover/internal/provider/awscw"
@@ -86,12 +87,17 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		return err
 	}
 	defer dp.close() // after the engine stops: an embedded router drains; a router process keeps serving
+	dnsTab, closeDNS, err := startDNS(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeDNS()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// The hub versions every table for routers following this server and adds their
 	// counters to the local router's signals.
 	hub := routerhub.New(dp.router, nil)
-	eng, err := engine.New(ctx, engine.Options{Router: hub, Served: dp.served, Drivers: drivers, Store: st, Logger: log, Metrics: reg, Limits: cfg.Limits, Egress: cfg.Egress, Alarms: cloudWatchAlarms, Cloud: cloudOpener(cfg.DataDir)})
+	eng, err := engine.New(ctx, engine.Options{Router: hub, Served: dp.served, Drivers: drivers, Store: st, Logger: log, Metrics: reg, Limits: cfg.Limits, Egress: cfg.Egress, Alarms: cloudWatchAlarms, Cloud: cloudOpener(cfg.DataDir, dnsTab)})
 	if err != nil {
 		return fmt.Errorf("start the engine: %w", err)
 	}
@@ -154,15 +160,43 @@ func cloudWatchAlarms(ctx context.Context, al spec.Alarms, hc *http.Client) (pro
 	return awscw.NewAlarms(ctx, al.Region, al.Endpoint, hc)
 }
 
+// startDNS serves the names of apps with traffic.dns on cfg.DNS, from records kept under
+// the data dir; with no cfg.DNS it serves nothing and returns a nil table.
+func startDNS(cfg Config, log *slog.Logger) (*dnsserver.Table, func(), error) {
+	if cfg.DNS == "" {
+		return nil, func() {}, nil
+	}
+	tab, err := dnsserver.Open(filepath.Join(cfg.DataDir, "dns"))
+	if err != nil {
+		return nil, nil, err
+	}
+	srv, err := dnsserver.Listen(cfg.DNS, tab, log)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--dns %s: %w (ports below 1024 need root or CAP_NET_BIND_SERVICE)", cfg.DNS, err)
+	}
+	return tab, func() {
+		if err := srv.Close(); err != nil {
+			log.Warn("dns: close", "err", err)
+		}
+	}, nil
+}
+
 // cloudOpener opens the parts of an app that run beyond this machine: with the AWS SDK
-// (ECS or Auto Scaling groups behind an ALB, Route 53 records), and run.external's releases,
-// whose slots are kept under dataDir.
-func cloudOpener(dataDir string) engine.CloudOpener {
+// (ECS or Auto Scaling groups behind an ALB, Route 53 records), with this server's own DNS
+// (dnsTab, nil when it answers none), and run.external's releases, whose slots are kept
+// under dataDir.
+func cloudOpener(dataDir string, dnsTab *dnsserver.Table) engine.CloudOpener {
 	return func(ctx context.Context, a *spec.App, hc *http.Client) (engine.CloudApp, error) {
 		var c engine.CloudApp
-		switch {
-		case a.Traffic.DNS != nil:
-			return c, fmt.Errorf("traffic.dns: this server answers no DNS yet (its --dns mode is not built): use traffic.route53")
+		switch d := a.Traffic.DNS; {
+		case d != nil && dnsTab == nil:
+			return c, fmt.Errorf("traffic.dns: this server answers no DNS: start it with --dns ADDR (like --dns 127.0.0.1:5353), or use traffic.route53")
+		case d != nil:
+			p, err := dnsserver.NewProvider(dnsTab, a.Name, d.Name, d.TTL.Duration(), nil)
+			if err != nil {
+				return c, fmt.Errorf("traffic.dns: %w", err)
+			}
+			c.Traffic = p
 		default:
 			aa, err := awsapp.Open(ctx, a, hc)
 			if err != nil {

@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -52,7 +53,10 @@ func (d *decision) verifyTraffic(tc *TrafficCheck) bool {
 		d.record("green at %s verified: %s", pct(s.Weight), tc.Evidence)
 		return true
 	}
-	if tc != nil && tc.Reason != "" {
+	switch {
+	case tc != nil && strings.HasPrefix(tc.Reason, "waiting for "): // held, settling
+		s.Traffic = fmt.Sprintf("green at %s held, %s", pct(s.Weight), tc.Reason)
+	case tc != nil && tc.Reason != "":
 		s.Traffic = fmt.Sprintf("waiting for the provider to hold green at %s: %s", pct(s.Weight), tc.Reason)
 	}
 	limit := s.Plan.VerifyTimeout

@@ -27,6 +27,10 @@ func TestPauseStartsWhenTheProviderHoldsTheWeight(t *testing.T) {
 	if w := Why(m.s, m.now); !strings.Contains(w, "\ntraffic: waiting for the provider to hold green at 10%: provider has not converged") {
 		t.Fatalf("why while the read-back waits:\n%s", w)
 	}
+	m.decide(Observation{Green: healthy(2), Traffic: &TrafficCheck{Weight: 1000, Reason: "waiting for TTL 60s after INSYNC (until 12:01:00.000)"}})
+	if w := Why(m.s, m.now); !strings.Contains(w, "\ntraffic: green at 10% held, waiting for TTL 60s after INSYNC (until 12:01:00.000)") {
+		t.Fatalf("why while the weight settles:\n%s", w)
+	}
 	m.advance(40 * time.Second) // 70s after the write: the pause would be over had it started then
 	m.decide(Observation{Green: healthy(2), Traffic: held(1000)})
 	if m.s.VerifiedAt != m.now || !strings.Contains(m.s.Reason, "verified: ALB listener") {

@@ -101,7 +101,7 @@ func (e *Engine) openCloud(ctx context.Context, a *spec.App) (*cloudApp, error) 
 		return nil, fmt.Errorf("run.%s: %w", a.Run.Runtime(), err)
 	}
 	if err := c.Traffic.Prepare(ctx); err != nil {
-		return nil, fmt.Errorf("traffic: prepare the load balancer: %w", err)
+		return nil, fmt.Errorf("traffic.%s: prepare: %w", a.Traffic.Kind(), err)
 	}
 	ca := newCloudApp(a.Name, c)
 	ca.testRoute = hasTestRoute(a)

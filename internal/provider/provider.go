@@ -74,6 +74,9 @@ type Observed struct {
 	Drift string
 	// Reason says why the state is not converged, when it is not.
 	Reason string
+	// Settle names the wait from convergence to EffectiveAt, for `why`: "TTL 60s after
+	// INSYNC". Empty is "the provider's settle time".
+	Settle string
 	// Evidence is a line for events and `why`, e.g. "ALB listener weights 90/10 read back at 12:01:03".
 	Evidence string
 }

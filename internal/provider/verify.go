@@ -21,7 +21,11 @@ func Verify(o Observed, w Written, now time.Time) (ok bool, reason string) {
 		}
 		return false, r
 	case now.Before(o.EffectiveAt):
-		return false, fmt.Sprintf("settling until %s", o.EffectiveAt.UTC().Format("15:04:05.000"))
+		settle := o.Settle
+		if settle == "" {
+			settle = "the provider's settle time"
+		}
+		return false, fmt.Sprintf("waiting for %s (until %s)", settle, o.EffectiveAt.UTC().Format("15:04:05.000"))
 	}
 	return true, ""
 }

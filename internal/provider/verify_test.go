@@ -18,7 +18,8 @@ func TestVerify(t *testing.T) {
 		why  string
 	}{
 		{"converged and settled", Observed{GreenBP: 1000, Converged: true, EffectiveAt: now}, true, ""},
-		{"settling", Observed{GreenBP: 1000, Converged: true, EffectiveAt: now.Add(time.Second)}, false, "settling"},
+		{"settling", Observed{GreenBP: 1000, Converged: true, EffectiveAt: now.Add(time.Second)}, false, "waiting for the provider's settle time (until 12:00:01.000)"},
+		{"settling for a TTL", Observed{GreenBP: 1000, Converged: true, EffectiveAt: now.Add(time.Minute), Settle: "TTL 60s after INSYNC"}, false, "waiting for TTL 60s after INSYNC (until 12:01:00.000)"},
 		{"not converged", Observed{GreenBP: 1000, Reason: "rule propagating"}, false, "rule propagating"},
 		{"other weight", Observed{GreenBP: 5000, Converged: true}, false, "holds green at 50%"},
 		{"drift", Observed{GreenBP: 1000, Converged: true, Drift: "listener edited"}, false, "listener edited"},

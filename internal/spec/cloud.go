@@ -103,10 +103,10 @@ type Traffic struct {
 	// Example: {zone: Z0123456789ABCDEFGHIJ, name: www.example.com, ttl: 60s}
 	Route53 *Route53 `yaml:"route53,omitempty"`
 
-	// Weighted answers from cutover's own DNS server, for people without Route 53: each
-	// client gets the blue or the green release's endpoint (run.external) by its share of
-	// the weight. Validated, not yet served: the server refuses it at apply until its DNS
-	// mode (cutover server --dns) lands.
+	// Weighted answers from cutover's own DNS server (`cutover server --dns ADDR`), for
+	// people without Route 53: each client, by its source address, gets the blue or the
+	// green release's endpoint (run.external), and keeps getting it at one weight. A server
+	// started without --dns refuses the app at apply.
 	//
 	// Default: none.
 	// Example: {name: web.example.test, ttl: 30s}

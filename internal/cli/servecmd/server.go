@@ -101,6 +101,9 @@ environment variables override it.`,
 				if f.DockerHost != nil && !fl.Changed("docker-host") {
 					cfg.DockerHost = *f.DockerHost
 				}
+				if f.DNS != nil && !fl.Changed("dns") {
+					cfg.DNS = *f.DNS
+				}
 			}
 			if len(egressAllow) > 0 {
 				p, err := egress.Parse("cutover server --egress-allow", egressAllow)
@@ -136,6 +139,7 @@ environment variables override it.`,
 	f.StringVar(&cfg.TLSKey, "tls-key", "", "the TLS certificate's private key (PEM)")
 	f.BoolVar(&cfg.InsecureNonLoopback, "insecure-non-loopback", false, "allow a --listen address that is not loopback (no TLS: the token travels in clear)")
 	f.StringVar(&cfg.DockerHost, "docker-host", "", "the Docker engine for apps with run.docker (default: DOCKER_HOST, else unix:///var/run/docker.sock)")
+	f.StringVar(&cfg.DNS, "dns", "", `answer the names of apps with traffic.dns on this address, UDP and TCP (like 127.0.0.1:5353; "" for none)`)
 	f.DurationVar(&cfg.HeaderTimeout, "header-timeout", daemon.DefaultHeaderTimeout, "a TCP client must send a request's head within this, or is disconnected")
 	f.DurationVar(&cfg.BodyTimeout, "body-timeout", daemon.DefaultBodyTimeout, "a TCP client must send a request's body within this after its head, or is disconnected (event streams are not affected)")
 	f.DurationVar(&cfg.AuthFailDelay, "auth-fail-delay", authfail.DefaultDelay, "a wrong token (API or dashboard login) waits this long before its answer")

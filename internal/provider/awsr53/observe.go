@@ -113,6 +113,7 @@ func (p *Provider) converge(ctx context.Context, o *provider.Observed, b, g int6
 		c.insyncAt = now
 	}
 	o.Converged, o.EffectiveAt = true, c.insyncAt.Add(ttl)
+	o.Settle = fmt.Sprintf("TTL %ds after INSYNC", int64(ttl/time.Second))
 	o.Evidence = fmt.Sprintf("Route 53 %s weights blue=%d green=%d INSYNC at %s, effective after TTL %ds at %s",
 		p.name, b, g, clock(c.insyncAt), int64(ttl/time.Second), clock(o.EffectiveAt))
 	return nil

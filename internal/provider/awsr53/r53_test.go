@@ -208,7 +208,7 @@ func TestRoute53CanaryWalksTheRealSequence(t *testing.T) {
 		if err != nil || o.Evidence != wantEv || o.GreenBP != c.bp || !o.Converged || o.Drift != "" {
 			t.Fatalf("Observe after %d bp = %+v %v, want evidence %q", c.bp, o, err, wantEv)
 		}
-		if ok, why := provider.Verify(o, w, r.clk.Now().Add(59*time.Second)); ok || !strings.Contains(why, "settling until") {
+		if ok, why := provider.Verify(o, w, r.clk.Now().Add(59*time.Second)); ok || !strings.Contains(why, "waiting for TTL 60s after INSYNC (until ") {
 			t.Fatalf("Verify 59 s after INSYNC = %v %q, want settling for the 60 s TTL", ok, why)
 		}
 		r.clk.Advance(time.Minute)
