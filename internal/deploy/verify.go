@@ -45,6 +45,9 @@ func (d *decision) verifyTraffic(tc *TrafficCheck) bool {
 		s.Drift = ""
 	}
 	if s.verified() {
+		if tc != nil && tc.Verified && tc.Weight == s.Weight && tc.Evidence != "" {
+			s.Traffic = tc.Evidence // the latest read-back, also the first after a restart
+		}
 		return true
 	}
 	if tc != nil && tc.Verified && tc.Weight == s.Weight {

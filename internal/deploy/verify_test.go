@@ -154,3 +154,21 @@ func TestWhyAfterAnalysisPassed(t *testing.T) {
 		t.Fatalf("why after the analysis passed:\n%s", w)
 	}
 }
+
+// TestWhyShowsTheLatestReadBack: once a weight is verified, later read-backs (the first one
+// after a restart among them) replace the evidence `why` shows; a read-back at another
+// weight does not.
+func TestWhyShowsTheLatestReadBack(t *testing.T) {
+	m := atFirstStep(t, verifyPlan())
+	m.decide(Observation{Green: healthy(2), Traffic: held(1000)})
+	m.advance(5 * time.Second)
+	m.decide(Observation{Green: healthy(2), Traffic: &TrafficCheck{Weight: 1000, Verified: true, Evidence: "ALB listener weights read back at 12:00:05"}})
+	if w := Why(m.s, m.now); !strings.Contains(w, "\ntraffic: ALB listener weights read back at 12:00:05") {
+		t.Fatalf("why after a later read-back:\n%s", w)
+	}
+	m.advance(5 * time.Second)
+	m.decide(Observation{Green: healthy(2), Traffic: &TrafficCheck{Weight: 5000, Verified: true, Evidence: "weights 50/50"}})
+	if strings.Contains(m.s.Traffic, "50/50") {
+		t.Fatalf("a read-back at another weight replaced the evidence: %q", m.s.Traffic)
+	}
+}

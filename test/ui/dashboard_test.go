@@ -279,11 +279,11 @@ func TestDashboardShowsTheLoadBalancersEvidence(t *testing.T) {
 	do(t, tab, "open the deployment", 20*time.Second, chromedp.Navigate(s.url+"/#/deployments/"+v2.ID), chromedp.WaitVisible(chromedp.CSS("#token")))
 	login(t, tab, s.admin)
 	const observed = `(document.querySelector('#observed') || {}).textContent`
-	waitJS(t, tab, "the traffic panel shows the load balancer's read-back", observed+` === 'Load balancer: ' + `+jsString(d.Traffic),
+	waitJS(t, tab, "the traffic panel shows the load balancer's read-back", observed+` === 'Provider: ' + `+jsString(d.Traffic),
 		observed, 20*time.Second)
 	waitJS(t, tab, "the deployment page shows green at 10%", greenPct+` === '10%' && `+barAt(".panel-traffic", 0.1), greenPct, 10*time.Second)
-	if got := eval[string](t, tab, "read the traffic panel", observed); !strings.HasPrefix(got, "Load balancer: "+held) {
-		t.Errorf("the traffic panel says %q, want it to start with %q", got, "Load balancer: "+held)
+	if got := eval[string](t, tab, "read the traffic panel", observed); !strings.HasPrefix(got, "Provider: "+held) {
+		t.Errorf("the traffic panel says %q, want it to start with %q", got, "Provider: "+held)
 	}
 	screenshot(t, tab, "deployment-ecs")
 }

@@ -103,7 +103,7 @@ export function deployment(root, _ctx, id) {
     else if (d.paused) s += ' · paused';
     else if (d.step_ends_at) s += ` · next step in ${dur(new Date(d.step_ends_at) - Date.now())}`;
     step.textContent = s;
-    observed.textContent = d.traffic ? 'Load balancer: ' + d.traffic : observedSplit(lastSignals, d);
+    observed.textContent = d.traffic ? 'Provider: ' + d.traffic : observedSplit(lastSignals, d);
     whyTitle.textContent = d.terminal ? 'How it ended' : 'Waiting for';
     reason.textContent = d.reason;
     evidence.replaceChildren(...(d.evidence || []).map((e) => h('li', { text: e })));
