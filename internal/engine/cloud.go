@@ -49,10 +49,16 @@ type cloudApp struct {
 	// green while a deployment runs and the live release between deployments.
 	testRoute bool
 	now       func() time.Time
+	// batch is strategy.rolling.batch when releases replace each other in place (run.asg),
+	// else 0; replacing holds those updates by green version, alias the blue versions whose
+	// group green runs now.
+	batch     int
+	replacing map[string]*replacement
+	alias     map[string]bool
 }
 
 func newCloudApp(app string, c CloudApp) *cloudApp {
-	return &cloudApp{app: app, CloudApp: c, groups: map[string]provider.Group{}, now: time.Now}
+	return &cloudApp{app: app, CloudApp: c, groups: map[string]provider.Group{}, now: time.Now, replacing: map[string]*replacement{}, alias: map[string]bool{}}
 }
 
 // hasTestRoute reports whether a's provider has a test route.
@@ -105,6 +111,9 @@ func (e *Engine) openCloud(ctx context.Context, a *spec.App) (*cloudApp, error) 
 	}
 	ca := newCloudApp(a.Name, c)
 	ca.testRoute = hasTestRoute(a)
+	if inPlace(a) {
+		ca.batch = a.Strategy.Rolling.Batch
+	}
 	if err := ca.refresh(ctx); err != nil {
 		return nil, err
 	}
@@ -192,6 +201,9 @@ func (c *cloudApp) Ensure(ctx context.Context, a *spec.App, version string, coun
 	if err := c.refresh(ctx); err != nil {
 		return nil, err
 	}
+	if eps, ok, err := c.ensureInPlace(a, version); ok {
+		return eps, err
+	}
 	c.mu.Lock()
 	g, ok := c.groups[version]
 	slot := g.Slot
@@ -240,6 +252,9 @@ func (c *cloudApp) Endpoints(version string) []deploy.Endpoint {
 // healthy instances against run.instances): all healthy once the driver reports the group
 // stable at that count, all gone when the driver no longer has it.
 func (c *cloudApp) Observe(ctx context.Context, version string) ([]deploy.InstanceObs, error) {
+	if obs, ok := c.observeReplacing(version); ok {
+		return obs, nil
+	}
 	g, ok := c.group(version)
 	if !ok {
 		return nil, nil
@@ -268,6 +283,9 @@ func (c *cloudApp) Observe(ctx context.Context, version string) ([]deploy.Instan
 }
 
 func (c *cloudApp) Stop(ctx context.Context, version string) error {
+	if ok, err := c.stopInPlace(ctx, version); ok {
+		return err
+	}
 	g, ok := c.group(version)
 	if !ok {
 		return nil

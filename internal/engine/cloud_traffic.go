@@ -35,6 +35,9 @@ func (c *cloudApp) Route(blue, green []deploy.Endpoint, weight int) error {
 	ctx, cancel := context.WithTimeout(context.Background(), cloudCallTimeout)
 	defer cancel()
 	greenIn, ok := c.slotOf(green)
+	if blueIn, bok := c.slotOf(blue); ok && bok && blueIn == greenIn {
+		weight = provider.MaxBP // in place: one group serves both, from its one slot
+	}
 	if !ok {
 		weight = 0
 		if b, ok := c.slotOf(blue); ok {

@@ -38,6 +38,13 @@ func planFor(a *spec.App, blue, green string) deploy.Plan {
 	for _, st := range steps(a) {
 		p.Steps = append(p.Steps, deploy.Step{Weight: st.Weight, Pause: st.Pause, Approval: st.Approval})
 	}
+	if inPlace(a) && blue != "" {
+		// One group moves to green batch by batch: its traffic moves with its instances, so
+		// there is one step, and start-up lasts a grace per batch (and as many back).
+		batches := (a.Run.Instances + a.Strategy.Rolling.Batch - 1) / max(a.Strategy.Rolling.Batch, 1)
+		p.StartupGrace *= time.Duration(2*batches + 1)
+		p.Steps, p.Rolling = []deploy.Step{{Weight: 100}}, false
+	}
 	if blue == "" {
 		// Nothing serves yet: there is no traffic to split or compare, so the first release goes
 		// in at once once healthy and its hooks pass, without analysis.

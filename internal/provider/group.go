@@ -45,3 +45,13 @@ type GroupDriver interface {
 type Promoter interface {
 	Promote(ctx context.Context, g Group) error
 }
+
+// Replacer is implemented by drivers that can move a running group to another release in
+// place, the mixed-fleet pattern: an Auto Scaling group's launch template changed and its
+// instances replaced batch instances at a time, the group's size kept. When a batch does
+// not become healthy in time the group runs the release it had again (the old instances'
+// replacements launched from it) and the error says why. It returns the group at r.Version.
+// A repeated call (after a crash) goes on from where the group is.
+type Replacer interface {
+	Replace(ctx context.Context, g Group, r Release, batch int) (Group, error)
+}

@@ -47,5 +47,8 @@ func TestASGProblems(t *testing.T) {
 	checkProblems(t, problemsOf(t, `app: web
 run: {asg: {ami: ami-0a1b2c3d, subnets: [subnet-1], security_groups: [sg-1]}}
 `), []string{"routes~required", "run.asg~needs traffic.alb"})
-	checkProblems(t, problemsOf(t, asgApp+"strategy: {rolling: {}}\n"), []string{"strategy.rolling~not with traffic.alb"})
+	checkProblems(t, problemsOf(t, asgApp+"strategy: {rolling: {pause: 10s}}\n"), []string{"strategy.rolling.pause~not with run.asg"})
+	if _, err := Parse(strings.NewReader(asgApp + "strategy: {rolling: {batch: 2}}\n")); err != nil {
+		t.Fatalf("strategy.rolling with run.asg (in place): %v", err)
+	}
 }

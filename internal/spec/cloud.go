@@ -351,8 +351,12 @@ func beyondRouter(c *checker, a *App, kind string) {
 			c.add("test_listener", "%s serves the app: it has no test listener; hooks reach green at its own endpoint", kind)
 		}
 	}
-	if a.Strategy.Rolling != nil {
-		c.add("strategy.rolling", "not with %s: releases run as whole groups; use canary, linear or bluegreen", kind)
+	switch r := a.Strategy.Rolling; {
+	case r == nil:
+	case a.Run.ASG == nil:
+		c.add("strategy.rolling", "not with %s: releases run as whole groups; use canary, linear or bluegreen (rolling works with run.asg: its one group moves to the new launch template)", kind)
+	case r.Pause != 0:
+		c.add("strategy.rolling.pause", "not with run.asg: the group replaces the next batch as soon as the last is healthy; leave it out")
 	}
 	if an := a.Analysis; an != nil {
 		for i, ch := range an.Checks {

@@ -116,7 +116,11 @@ type Linear struct {
 // Rolling replaces instances in place: blue and green instances serve from one pool, and each
 // batch starts green instances, waits until they are healthy, then drains as many blue ones.
 type Rolling struct {
-	// Instances replaced per batch, from 1 to run.instances.
+	// Instances replaced per batch, from 1 to run.instances. With run.asg the update is in
+	// place (the mixed-fleet pattern): the app's one Auto Scaling group moves to the new
+	// release's launch template, batch instances at a time, each batch given
+	// health.startup_grace to be InService and healthy in its target group; a batch that is
+	// not puts the old template back and replaces what it launched.
 	//
 	// Default: 1.
 	// Example: 2

@@ -82,6 +82,8 @@ func Open(ctx context.Context, a *spec.App, hc *http.Client) (App, error) {
 		d, err := awsasg.New(autoscaling.NewFromConfig(cfg), awsec2.New(cfg, hc), awsasg.Config{
 			App: a.Name, InstanceType: g.InstanceType, UserData: g.UserData, SecurityGroups: g.SecurityGroups,
 			Subnets: g.Subnets, HealthCheckGracePeriod: g.HealthCheckGrace.Duration(), TargetGroup: alb.TargetGroup,
+			// strategy.rolling: a batch has health.startup_grace to be InService and healthy.
+			RollTimeout: a.Health.StartupGrace.Duration(), RollPoll: a.Health.Interval.Duration(),
 		})
 		if err != nil {
 			return App{}, err

@@ -91,6 +91,9 @@ type Config struct {
 	// MaxSize is every group's MaxSize; zero is max(2*count, 1) at creation. Scale raises
 	// it when asked for more.
 	MaxSize int
+	// RollTimeout is how long one batch of Replace may take to be InService and Healthy
+	// (zero is 10 minutes), and RollPoll how often the group is read meanwhile (zero is 10 s).
+	RollTimeout, RollPoll time.Duration
 }
 
 // Driver is the Auto Scaling group driver of one app.

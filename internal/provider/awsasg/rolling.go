@@ -203,3 +203,11 @@ func (d *Driver) await(ctx context.Context, name string, skip map[string]bool, r
 		}
 	}
 }
+
+// Replace is provider.Replacer: ReplaceTemplate with batch instances at a time, each batch
+// given Config.RollTimeout and read every Config.RollPoll.
+func (d *Driver) Replace(ctx context.Context, g provider.Group, r provider.Release, batch int) (provider.Group, error) {
+	return d.ReplaceTemplate(ctx, g, r, Roll{Batch: batch, Timeout: d.c.RollTimeout, Poll: d.c.RollPoll})
+}
+
+var _ provider.Replacer = (*Driver)(nil)
