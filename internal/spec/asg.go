@@ -111,7 +111,7 @@ func (g *ASG) validate(c *checker, path string, a *App) {
 	ids(c, path+".subnets", g.Subnets, "subnet-")
 	ids(c, path+".security_groups", g.SecurityGroups, "sg-")
 	c.positive(path+".health_check_grace", g.HealthCheckGrace)
-	if a.Traffic.ALB == nil {
-		c.add(path, "run.asg needs traffic.alb: the load balancer whose target groups its groups join")
+	if a.Traffic.ALB == nil && !dnsOverLBs(a) {
+		c.add(path, "run.asg needs traffic.alb (or traffic.route53.load_balancers): the load balancer whose target groups its groups join")
 	}
 }

@@ -228,8 +228,8 @@ func (e *ECS) validate(c *checker, path string, a *App) {
 	}
 	ids(c, path+".subnets", e.Subnets, "subnet-")
 	ids(c, path+".security_groups", e.SecurityGroups, "sg-")
-	if a.Traffic.ALB == nil {
-		c.add(path, "run.ecs needs traffic.alb: the load balancer whose target groups its task sets join")
+	if a.Traffic.ALB == nil && !dnsOverLBs(a) {
+		c.add(path, "run.ecs needs traffic.alb (or traffic.route53.load_balancers): the load balancer whose target groups its task sets join")
 	}
 }
 
@@ -310,6 +310,12 @@ func (t *Traffic) Kind() string {
 		return "dns"
 	}
 	return ""
+}
+
+// dnsOverLBs reports whether a's releases run behind a load balancer per slot, weighted
+// by Route 53.
+func dnsOverLBs(a *App) bool {
+	return a.Traffic.Route53 != nil && a.Traffic.Route53.LoadBalancers != nil
 }
 
 func (l *ALB) validate(c *checker, a *App) {

@@ -35,6 +35,42 @@ type Route53 struct {
 	// Default: 5m, or twice the TTL if that is longer.
 	// Example: 10m
 	VerifyTimeout Duration `yaml:"verify_timeout,omitempty" spec:"nonzero"`
+
+	// The two environments' own load balancers, for run.ecs or run.asg behind DNS (the
+	// playbook's "swap ECS services with DNS"): releases take turns in the blue and the
+	// green load balancer's one target group, and the weighted records are alias records
+	// to the two load balancers. Leave it out for run.external.
+	//
+	// Default: none.
+	// Example: {blue: "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/web-blue/50dc6c495c0c9188", green: "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/web-green/7a1c0a5f1e2d3c4b", vpc: vpc-0a1b2c3d}
+	LoadBalancers *LoadBalancerPair `yaml:"load_balancers,omitempty"`
+}
+
+// LoadBalancerPair is traffic.route53.load_balancers: one Application Load Balancer per slot.
+type LoadBalancerPair struct {
+	// The blue slot's load balancer ARN.
+	//
+	// Required.
+	// Example: arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/web-blue/50dc6c495c0c9188
+	Blue string `yaml:"blue"`
+
+	// The green slot's load balancer ARN, another one than blue's.
+	//
+	// Required.
+	// Example: arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/web-green/7a1c0a5f1e2d3c4b
+	Green string `yaml:"green"`
+
+	// The target groups' VPC.
+	//
+	// Required.
+	// Example: vpc-0a1b2c3d
+	VPC string `yaml:"vpc"`
+
+	// The listener port on both load balancers.
+	//
+	// Default: 80.
+	// Example: 8080
+	Port int `yaml:"port,omitempty" spec:"nonzero"`
 }
 
 // LocalDNS is traffic.dns: cutover's own DNS server answers name.
@@ -97,6 +133,9 @@ func ValidEndpoint(e string) bool {
 }
 
 func (r *Route53) defaults() {
+	if lb := r.LoadBalancers; lb != nil {
+		fill(&lb.Port, 80)
+	}
 	fill(&r.TTL, Duration(60*time.Second))
 	fill(&r.VerifyTimeout, max(Duration(5*time.Minute), 2*r.TTL))
 }
@@ -111,7 +150,29 @@ func (r *Route53) validate(c *checker, a *App) {
 	if r.VerifyTimeout <= r.TTL {
 		c.add(p+".verify_timeout", "%s is not more than the TTL (%s): a weight is effective only a TTL after Route 53 has it", r.VerifyTimeout, r.TTL)
 	}
-	needsExternal(c, a, p)
+	lb := r.LoadBalancers
+	if lb == nil {
+		needsExternal(c, a, p)
+		return
+	}
+	lp := p + ".load_balancers"
+	for _, x := range []struct{ field, arn string }{{"blue", lb.Blue}, {"green", lb.Green}} {
+		if !arnELBRE.MatchString(x.arn) {
+			c.add(lp+"."+x.field, "required: an Application Load Balancer ARN, like arn:aws:elasticloadbalancing:REGION:ACCOUNT:loadbalancer/app/NAME/ID, got %q", clip(x.arn))
+		}
+	}
+	if lb.Blue != "" && lb.Blue == lb.Green {
+		c.add(lp+".green", "is blue's load balancer too: each slot needs its own (use traffic.alb for one load balancer)")
+	}
+	if !strings.HasPrefix(lb.VPC, "vpc-") || !awsIDRE.MatchString(lb.VPC) {
+		c.add(lp+".vpc", "required: the target groups' VPC ID, like vpc-0a1b2c3d, got %q", clip(lb.VPC))
+	}
+	if lb.Port < 1 || lb.Port > 65535 {
+		c.add(lp+".port", "must be a port, 1 to 65535, got %d", lb.Port)
+	}
+	if a.Run.ECS == nil && a.Run.ASG == nil {
+		c.add(lp, "answers with the load balancers of the releases cutover runs: set run.ecs or run.asg (or leave load_balancers out for run.external)")
+	}
 }
 
 func (d *LocalDNS) defaults() { fill(&d.TTL, Duration(30*time.Second)) }

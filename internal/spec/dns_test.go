@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -66,4 +67,26 @@ routes: [{listen: "127.0.0.1:8080"}]
 run: {external: {endpoint: 192.0.2.1}}
 routes: [{listen: "127.0.0.1:8080"}]
 `), []string{"run.external~needs traffic.route53 or traffic.dns"})
+}
+
+// TestRoute53OverLoadBalancers: run.asg (or run.ecs) behind a load balancer per slot,
+// weighted by Route 53; the pair is checked and needs releases cutover runs.
+func TestRoute53OverLoadBalancers(t *testing.T) {
+	lbA := "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web-a/50dc6c495c0c9188"
+	lbB := "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web-b/7a1c0a5f1e2d3c4b"
+	pair := func(blue, green, vpc string) string {
+		return strings.Replace(asgApp, `  alb: {load_balancer: "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188", vpc: vpc-1, port: 80}`,
+			fmt.Sprintf("  route53: {zone: Z0123456789ABCDEFGHIJ, name: www.example.com, load_balancers: {blue: %q, green: %q, vpc: %q}}", blue, green, vpc), 1)
+	}
+	a, err := Parse(strings.NewReader(pair(lbA, lbB, "vpc-1")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lb := a.Traffic.Route53.LoadBalancers; lb.Port != 80 || lb.Green != lbB {
+		t.Fatalf("load_balancers: %+v", lb)
+	}
+	checkProblems(t, problemsOf(t, pair(lbA, lbA, "vpc-1")), []string{"traffic.route53.load_balancers.green~its own"})
+	checkProblems(t, problemsOf(t, pair(lbA, "web-b", "")), []string{"traffic.route53.load_balancers.green~Application Load Balancer ARN", "traffic.route53.load_balancers.vpc~required"})
+	checkProblems(t, problemsOf(t, strings.Replace(route53App, "name: www.example.com}", fmt.Sprintf("name: www.example.com, load_balancers: {blue: %q, green: %q, vpc: vpc-1}}", lbA, lbB), 1)),
+		[]string{"traffic.route53.load_balancers~set run.ecs or run.asg"})
 }

@@ -63,6 +63,10 @@ type Config struct {
 	// Instances makes instance target groups (an Auto Scaling group's instances register
 	// by ID) instead of ip ones (ECS tasks in awsvpc networking).
 	Instances bool
+	// Only, when set, makes the load balancer one slot's entrance (DNS weights choose
+	// between two load balancers): Prepare makes only that slot's target group, and the
+	// listener forwards everything to it. SetWeight is then not for use.
+	Only provider.Slot
 	// Settle is how long after a verified write clients are assumed to see it: ALB rule
 	// updates "do not take effect immediately". Zero is 5 s.
 	Settle time.Duration
@@ -77,6 +81,7 @@ type Provider struct {
 	tg             map[provider.Slot]string // target group ARNs
 	prod, testLsnr string                   // listener ARNs
 	dns            string                   // the load balancer's DNS name
+	dnsZone        string                   // and its canonical hosted zone, for alias records
 }
 
 var (
@@ -114,6 +119,18 @@ func New(api API, c Config) (*Provider, error) {
 // TargetGroup is slot's target group ARN, once prepared: what a group driver registers the
 // slot's tasks in.
 func (p *Provider) TargetGroup(slot provider.Slot) string { return p.tg[slot] }
+
+// Alias is the load balancer's DNS name and canonical hosted zone ID (for Route 53 alias
+// records to it), read by Prepare.
+func (p *Provider) Alias() (dnsName, zoneID string) { return p.dns, p.dnsZone }
+
+// slots are the slots whose target groups the provider keeps.
+func (p *Provider) slots() []provider.Slot {
+	if p.c.Only != "" {
+		return []provider.Slot{p.c.Only}
+	}
+	return []provider.Slot{provider.Blue, provider.Green}
+}
 
 // Quantise maps bp to ELBv2 forward weights (0..999 each): exact percentages as n/100,
 // other shares as the closest fraction of 999. It returns the weights and the share they

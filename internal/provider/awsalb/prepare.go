@@ -61,8 +61,9 @@ func (p *Provider) Prepare(ctx context.Context) error {
 		return fmt.Errorf("alb %s: load balancer %s: %w", p.c.App, p.c.LoadBalancerARN, provider.ErrNotFound)
 	}
 	p.dns = aws.ToString(lbs.LoadBalancers[0].DNSName)
+	p.dnsZone = aws.ToString(lbs.LoadBalancers[0].CanonicalHostedZoneId)
 	existing := map[provider.Slot]string{}
-	for _, s := range []provider.Slot{provider.Blue, provider.Green} {
+	for _, s := range p.slots() {
 		out, err := p.api.DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{Names: []string{p.tgName(s)}})
 		var nf *types.TargetGroupNotFoundException
 		switch {
@@ -92,7 +93,7 @@ func (p *Provider) Prepare(ctx context.Context) error {
 			}
 		}
 	}
-	for _, s := range []provider.Slot{provider.Blue, provider.Green} {
+	for _, s := range p.slots() {
 		if existing[s] != "" {
 			p.tg[s] = existing[s]
 			continue
@@ -108,8 +109,12 @@ func (p *Provider) Prepare(ctx context.Context) error {
 		}
 		p.tg[s] = aws.ToString(out.TargetGroups[0].TargetGroupArn)
 	}
+	first := p.forward(100, 0)
+	if p.c.Only != "" {
+		first = p.single(p.c.Only)
+	}
 	if p.prod = onPort[p.c.Port]; p.prod == "" {
-		if p.prod, err = p.createListener(ctx, p.c.Port, p.forward(100, 0)); err != nil {
+		if p.prod, err = p.createListener(ctx, p.c.Port, first); err != nil {
 			return err
 		}
 	}

@@ -43,52 +43,26 @@ func Open(ctx context.Context, a *spec.App, hc *http.Client) (App, error) {
 	if err != nil {
 		return App{}, err
 	}
-	if a.Traffic.Route53 != nil {
+	if r := a.Traffic.Route53; r != nil && r.LoadBalancers == nil {
 		return openRoute53(cfg, a)
+	} else if r != nil {
+		return openRoute53LBs(cfg, a, hc)
 	}
 	l := a.Traffic.ALB
 	if l == nil || (a.Run.ECS == nil && a.Run.ASG == nil) {
 		return App{}, fmt.Errorf("aws: %s needs traffic.alb with run.ecs or run.asg, or traffic.route53: %w", a.Name, provider.ErrInvalid)
 	}
-	port := 0
-	switch {
-	case a.Run.ECS != nil:
-		port = a.Run.ECS.ContainerPort
-	case a.Run.ASG != nil:
-		port = a.Run.ASG.Port
-	}
 	alb, err := awsalb.New(elb.NewFromConfig(cfg), awsalb.Config{
 		App: a.Name, LoadBalancerARN: l.LoadBalancer, VpcID: l.VPC,
-		Port: int32(l.Port), TestPort: int32(l.TestPort), TargetPort: int32(port),
+		Port: int32(l.Port), TestPort: int32(l.TestPort), TargetPort: int32(targetPort(a)),
 		HealthPath: a.Health.Path, Settle: l.Settle.Duration(), Instances: a.Run.ASG != nil,
 	})
 	if err != nil {
 		return App{}, err
 	}
-	var drv provider.GroupDriver
-	var list func(ctx context.Context, app string) ([]provider.Group, error)
-	if e := a.Run.ECS; e != nil {
-		d, err := awsecs.New(ecs.NewFromConfig(cfg), awsecs.Config{
-			Cluster: e.Cluster, Service: e.Service, Container: e.Container, ContainerPort: int32(e.ContainerPort),
-			Count: a.Run.Instances, Cpu: e.CPU, Memory: e.Memory, Subnets: e.Subnets, SecurityGroups: e.SecurityGroups,
-			ExecutionRole: e.ExecutionRole, TaskRole: e.TaskRole, TargetGroup: alb.TargetGroup,
-		})
-		if err != nil {
-			return App{}, err
-		}
-		drv, list = d, d.List
-	} else {
-		g := a.Run.ASG
-		d, err := awsasg.New(autoscaling.NewFromConfig(cfg), awsec2.New(cfg, hc), awsasg.Config{
-			App: a.Name, InstanceType: g.InstanceType, UserData: g.UserData, SecurityGroups: g.SecurityGroups,
-			Subnets: g.Subnets, HealthCheckGracePeriod: g.HealthCheckGrace.Duration(), TargetGroup: alb.TargetGroup,
-			// strategy.rolling: a batch has health.startup_grace to be InService and healthy.
-			RollTimeout: a.Health.StartupGrace.Duration(), RollPoll: a.Health.Interval.Duration(),
-		})
-		if err != nil {
-			return App{}, err
-		}
-		drv, list = d, d.List
+	drv, list, err := groups(cfg, a, hc, alb.TargetGroup)
+	if err != nil {
+		return App{}, err
 	}
 	sig := &awscw.Signals{API: awscw.NewClient(cfg, a.AWS.Endpoint), LoadBalancer: l.LoadBalancer,
 		TargetGroup: func(ctx context.Context, app, version string) (string, error) {
@@ -104,6 +78,44 @@ func Open(ctx context.Context, a *spec.App, hc *http.Client) (App, error) {
 			return "", fmt.Errorf("%s has no group for %s: %w", app, version, provider.ErrNotFound)
 		}}
 	return App{Traffic: alb, Groups: drv, Signals: sig}, nil
+}
+
+// targetPort is the port a's releases serve on.
+func targetPort(a *spec.App) int {
+	if a.Run.ECS != nil {
+		return a.Run.ECS.ContainerPort
+	}
+	if a.Run.ASG != nil {
+		return a.Run.ASG.Port
+	}
+	return 0
+}
+
+// groups is a's group driver (ECS task sets or Auto Scaling groups) joining the target
+// groups tg names per slot, and its List.
+func groups(cfg aws.Config, a *spec.App, hc *http.Client, tg func(provider.Slot) string) (provider.GroupDriver, func(context.Context, string) ([]provider.Group, error), error) {
+	if e := a.Run.ECS; e != nil {
+		d, err := awsecs.New(ecs.NewFromConfig(cfg), awsecs.Config{
+			Cluster: e.Cluster, Service: e.Service, Container: e.Container, ContainerPort: int32(e.ContainerPort),
+			Count: a.Run.Instances, Cpu: e.CPU, Memory: e.Memory, Subnets: e.Subnets, SecurityGroups: e.SecurityGroups,
+			ExecutionRole: e.ExecutionRole, TaskRole: e.TaskRole, TargetGroup: tg,
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		return d, d.List, nil
+	}
+	g := a.Run.ASG
+	d, err := awsasg.New(autoscaling.NewFromConfig(cfg), awsec2.New(cfg, hc), awsasg.Config{
+		App: a.Name, InstanceType: g.InstanceType, UserData: g.UserData, SecurityGroups: g.SecurityGroups,
+		Subnets: g.Subnets, HealthCheckGracePeriod: g.HealthCheckGrace.Duration(), TargetGroup: tg,
+		// strategy.rolling: a batch has health.startup_grace to be InService and healthy.
+		RollTimeout: a.Health.StartupGrace.Duration(), RollPoll: a.Health.Interval.Duration(),
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return d, d.List, nil
 }
 
 // load is the SDK config of a: the usual credentials, the spec's region and endpoint.

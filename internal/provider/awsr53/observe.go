@@ -76,12 +76,15 @@ func (p *Provider) observe(ctx context.Context) (provider.Observed, error) {
 	case o.GreenBP != wrote:
 		o.Drift = fmt.Sprintf("%s holds weights blue=%d green=%d (green %d bp) but cutover wrote green %d bp at %s: someone else changed them",
 			p.name, b, g, o.GreenBP, wrote, own.at)
-	case p.held[provider.Blue] != "" && !sameValue(value(blue), p.held[provider.Blue]):
+	case p.held[provider.Blue] != "" && !sameValue(value(blue), shown(p.held[provider.Blue])):
 		o.Drift = fmt.Sprintf("blue's record at %s answers %s but cutover wrote %s", p.name, value(blue), p.held[provider.Blue])
-	case p.held[provider.Green] != "" && !sameValue(value(green), p.held[provider.Green]):
+	case p.held[provider.Green] != "" && !sameValue(value(green), shown(p.held[provider.Green])):
 		o.Drift = fmt.Sprintf("green's record at %s answers %s but cutover wrote %s", p.name, value(green), p.held[provider.Green])
 	default:
 		ttl := time.Duration(max(aws.ToInt64(blue.TTL), aws.ToInt64(green.TTL))) * time.Second
+		if ttl == 0 { // alias records have no TTL of their own: resolvers get the target's
+			ttl = p.c.TTL
+		}
 		if err := p.converge(ctx, &o, b, g, ttl, now); err != nil {
 			return provider.Observed{}, err
 		}

@@ -168,3 +168,17 @@ func TestNewChecksTheConfig(t *testing.T) {
 		t.Fatalf("New(%+v) = %+v %v", ok, p, err)
 	}
 }
+
+// TestAliasRef: an alias to a load balancer is an A record, shown without its zone, and
+// anything that is not "alias ZONE NAME" is no alias.
+func TestAliasRef(t *testing.T) {
+	ref := AliasRef("Z35SXDOTRQ7X7K", "Web-1.us-east-1.elb.amazonaws.com")
+	if ref != "alias Z35SXDOTRQ7X7K web-1.us-east-1.elb.amazonaws.com." || TypeOf(ref) != "A" || shown(ref) != "alias web-1.us-east-1.elb.amazonaws.com." {
+		t.Fatalf("AliasRef = %q (type %q, shown %q)", ref, TypeOf(ref), shown(ref))
+	}
+	for _, bad := range []string{"alias web.example.com", "alias z35 web.example.com", "alias Z35 web..example.com", "alias Z35 a b"} {
+		if _, _, ok := parseAlias(bad); ok {
+			t.Errorf("parseAlias(%q) accepted it", bad)
+		}
+	}
+}

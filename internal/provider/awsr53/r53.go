@@ -141,6 +141,9 @@ func (p *Provider) errf(format string, a ...any) error {
 // TypeOf is the record type that answers ref: A for an IPv4 address, AAAA for IPv6, CNAME
 // for a host name; empty when ref is neither.
 func TypeOf(ref string) string {
+	if _, _, ok := parseAlias(ref); ok {
+		return "A"
+	}
 	if ip := net.ParseIP(ref); ip != nil {
 		if ip.To4() != nil {
 			return "A"
@@ -151,6 +154,28 @@ func TypeOf(ref string) string {
 		return "CNAME"
 	}
 	return ""
+}
+
+// AliasRef is the Backend.Ref of an alias record to a load balancer (or any AWS target)
+// with DNS name dnsName in hosted zone zoneID: an A record whose answers are the target's,
+// with EvaluateTargetHealth, so an unhealthy load balancer gets no answers.
+func AliasRef(zoneID, dnsName string) string { return "alias " + zoneID + " " + fqdn(dnsName) }
+
+// parseAlias splits an AliasRef.
+func parseAlias(ref string) (zone, name string, ok bool) {
+	f := strings.Fields(ref)
+	if len(f) != 3 || f[0] != "alias" || !zoneIDRE.MatchString(f[1]) || !dnsNameRE.MatchString(fqdn(f[2])) {
+		return "", "", false
+	}
+	return f[1], fqdn(f[2]), true
+}
+
+// shown is ref as value shows a record: an alias without its zone.
+func shown(ref string) string {
+	if _, name, ok := parseAlias(ref); ok {
+		return "alias " + name
+	}
+	return ref
 }
 
 // Bind records b.Ref as slot's answer. It writes nothing: the next SetWeight writes both

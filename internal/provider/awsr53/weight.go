@@ -119,6 +119,12 @@ func (p *Provider) SetWeight(ctx context.Context, bp int) (provider.Written, err
 
 // weighted is slot's record set with weight w.
 func (p *Provider) weighted(slot provider.Slot, w int64) *types.ResourceRecordSet {
+	if zone, name, ok := parseAlias(p.ref[slot]); ok {
+		return &types.ResourceRecordSet{
+			Name: aws.String(p.name), Type: types.RRTypeA, SetIdentifier: aws.String(string(slot)), Weight: aws.Int64(w),
+			AliasTarget: &types.AliasTarget{HostedZoneId: aws.String(zone), DNSName: aws.String(name), EvaluateTargetHealth: true},
+		}
+	}
 	return &types.ResourceRecordSet{
 		Name: aws.String(p.name), Type: types.RRType(p.typ), SetIdentifier: aws.String(string(slot)),
 		Weight: aws.Int64(w), TTL: aws.Int64(int64(p.c.TTL / time.Second)),

@@ -48,11 +48,14 @@ type ALB struct {
 }
 
 // LoadBalancer creates the load balancer.
-func (m *Moto) LoadBalancer(t *testing.T) ALB {
+func (m *Moto) LoadBalancer(t *testing.T) ALB { return m.LoadBalancerNamed(t, "cutover-web") }
+
+// LoadBalancerNamed creates a load balancer called name, like LoadBalancer's.
+func (m *Moto) LoadBalancerNamed(t *testing.T, name string) ALB {
 	t.Helper()
 	a := ALB{ELB: elb.NewFromConfig(m.Config())}
 	a.VPC, a.Subnets = m.DefaultSubnets(t)
-	out, err := a.ELB.CreateLoadBalancer(Ctx(t), &elb.CreateLoadBalancerInput{Name: aws.String("cutover-web"),
+	out, err := a.ELB.CreateLoadBalancer(Ctx(t), &elb.CreateLoadBalancerInput{Name: aws.String(name),
 		Type: elbtypes.LoadBalancerTypeEnumApplication, Subnets: a.Subnets})
 	if err != nil {
 		t.Fatal(err)
