@@ -147,3 +147,19 @@ func TestE2ERoute53CanaryThenRollback(t *testing.T) {
 		}
 	}
 }
+
+// TestE2ERoute53ApplyRefusesAnUnknownZone: a hosted zone Route 53 does not have fails at
+// apply with Route 53's reason and the zone's ID, and the server holds no app after it.
+func TestE2ERoute53ApplyRefusesAnUnknownZone(t *testing.T) {
+	w := newDNSWorld(t)
+	a := w.spec("")
+	a.Traffic.Route53.Zone = "Z0000000000000NOTHERE"
+	err := w.r.eng.Apply(a)
+	if err == nil || !strings.Contains(err.Error(), "Z0000000000000NOTHERE") {
+		t.Fatalf("apply with an unknown zone: %v", err)
+	}
+	t.Log(err)
+	if apps, err := w.r.eng.Apps(); err != nil || len(apps) != 0 {
+		t.Fatalf("apps after the refused apply: %v %v, want none", apps, err)
+	}
+}
