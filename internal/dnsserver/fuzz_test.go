@@ -2,15 +2,10 @@ package dnsserver
 
 import (
 	"net/netip"
-	"os"
-	"strings"
 	"testing"
 
 	"github.com/miekg/dns"
 )
-
-func writeFile(p, s string) error { return os.WriteFile(p, []byte(s), 0o600) }
-func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
 func seeds(f *testing.F) {
 	for _, q := range []uint16{dns.TypeA, dns.TypeAAAA, dns.TypeCNAME, dns.TypeANY, dns.TypeMX} {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -124,10 +126,10 @@ func TestRestartAnswersAsBefore(t *testing.T) {
 // server with the file's name, rather than answering part of the names.
 func TestOpenRefusesAForeignFile(t *testing.T) {
 	dir := t.TempDir()
-	if err := writeFile(dir+"/web.json", "{not json"); err != nil {
+	if err := os.WriteFile(dir+"/web.json", []byte("{not json"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(dir); err == nil || !contains(err.Error(), "web.json is not a record") {
+	if _, err := Open(dir); err == nil || !strings.Contains(err.Error(), "web.json is not a record") {
 		t.Fatalf("Open = %v, want it to name web.json", err)
 	}
 }

@@ -269,3 +269,29 @@ func (r *running) waitResumed(t *testing.T, n int, id string) {
 		return false
 	})
 }
+
+// whyShows checks that `cutover why web` says deployment id is shifting and shows evidence
+// as its traffic line.
+func (r *running) whyShows(t *testing.T, id, evidence string) {
+	t.Helper()
+	why := r.cli(t, "why", "web")
+	if !strings.HasPrefix(why, id+" is shifting") || !strings.Contains(why, "traffic: "+evidence) {
+		t.Errorf("`cutover why web` after the restart does not show the provider's evidence %q:\n%s", evidence, why)
+	}
+	t.Logf("cutover why web:\n%s", why)
+}
+
+// promoteToEnd runs `cutover promote web`, waits for deployment id to succeed and checks
+// its events hold event; it returns the deployment as it ended.
+func (r *running) promoteToEnd(t *testing.T, id, event string) api.Deployment {
+	t.Helper()
+	r.cli(t, "promote", "web")
+	d := r.srv.WaitFor(id, "ended", wait, func(d api.Deployment) bool { return d.Terminal })
+	if d.Phase != "succeeded" {
+		t.Fatalf("%s after promote: %s: %s\n%s", id, d.Phase, d.Reason, eventsOf(d))
+	}
+	if ev := eventsOf(d); !strings.Contains(ev, event) {
+		t.Errorf("%s's events lack %q:\n%s", id, event, ev)
+	}
+	return d
+}

@@ -191,21 +191,10 @@ func TestKill9ServerMidCanaryResumesOnTheSameGroups(t *testing.T) {
 	if l := w.listener(); len(l) != 2 || l["web-blue"] != 10 || l["web-green"] != 90 {
 		t.Fatalf("listener after the restart: %v", l)
 	}
-	why := r.cli(t, "why", "web")
-	if !strings.HasPrefix(why, v2.ID+" is shifting") || !strings.Contains(why, "traffic: "+atTen) {
-		t.Errorf("`cutover why web` after the restart does not show the load balancer's evidence %q:\n%s", atTen, why)
-	}
-	t.Logf("cutover why web:\n%s", why)
+	r.whyShows(t, v2.ID, atTen)
 
 	// Promote: the step ends, v2's group takes everything; v1's goes after keep-warm.
-	r.cli(t, "promote", "web")
-	d = r.srv.WaitFor(v2.ID, "ended", wait, func(d api.Deployment) bool { return d.Terminal })
-	if d.Phase != "succeeded" {
-		t.Fatalf("v2 after promote: %s: %s\n%s", d.Phase, d.Reason, eventsOf(d))
-	}
-	if ev := eventsOf(d); !strings.Contains(ev, "green at 100% verified: "+atFull2+" read back") {
-		t.Errorf("v2's events lack the read-back at 100%% %q:\n%s", atFull2, ev)
-	}
+	d = r.promoteToEnd(t, v2.ID, "green at 100% verified: "+atFull2+" read back")
 	if l := w.listener(); len(l) != 2 || l["web-blue"] != 100 || l["web-green"] != 0 {
 		t.Errorf("listener after v2 succeeded: %v, want web-blue=100 web-green=0", l)
 	}

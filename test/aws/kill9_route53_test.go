@@ -306,21 +306,10 @@ func TestKill9ServerMidCanaryResumesOnTheSameRecords(t *testing.T) {
 		t.Fatalf("records after the restart: %v, want blue %q and green %q", got, r53v2At10, r53v1At90)
 	}
 	t.Logf("ownership record before the kill %q, after the restart %q", ownership(before), ownership(after))
-	why := r.cli(t, "why", "web")
-	if !strings.HasPrefix(why, v2.ID+" is shifting") || !strings.Contains(why, "traffic: "+r53AtTen) {
-		t.Errorf("`cutover why web` after the restart does not show Route 53's evidence %q:\n%s", r53AtTen, why)
-	}
-	t.Logf("cutover why web:\n%s", why)
+	r.whyShows(t, v2.ID, r53AtTen)
 
 	// Promote: the step ends, v2's record takes all the weight.
-	r.cli(t, "promote", "web")
-	d = r.srv.WaitFor(v2.ID, "ended", wait, func(d api.Deployment) bool { return d.Terminal })
-	if d.Phase != "succeeded" {
-		t.Fatalf("v2 after promote: %s: %s\n%s", d.Phase, d.Reason, eventsOf(d))
-	}
-	if ev := eventsOf(d); !strings.Contains(ev, "green at 100% verified: "+r53Full2+" INSYNC at ") {
-		t.Errorf("v2's events lack Route 53's evidence at 100%% %q:\n%s", r53Full2, ev)
-	}
+	d = r.promoteToEnd(t, v2.ID, "green at 100% verified: "+r53Full2+" INSYNC at ")
 	end := w.zoneRecords()
 	if got := weighted(t, end); len(got) != 2 || got["blue"] != r53v2Full || got["green"] != r53v1Zero {
 		t.Errorf("records after v2 succeeded: %v, want blue %q and green %q", got, r53v2Full, r53v1Zero)
