@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,6 +24,7 @@ import (
 
 	"github.com/cutover/cutover/internal/api"
 	"github.com/cutover/cutover/internal/daemon"
+	"github.com/cutover/cutover/internal/freeport"
 	"github.com/cutover/cutover/internal/routerctl"
 	"github.com/cutover/cutover/internal/runtime/process"
 )
@@ -153,13 +153,10 @@ func setUp(ctx context.Context, out io.Writer, routerExe string) (*env, error) {
 	tok := make([]byte, 8)
 	_, _ = rand.Read(tok)
 	e := &env{dir: dir, token: hex.EncodeToString(tok), socket: daemon.DefaultSocket(dir), out: out}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	if e.listen, err = freeport.Addr(); err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, err
 	}
-	e.listen = ln.Addr().String()
-	ln.Close()
 
 	// The server lives until tearDown, not until ctx ends: it must outlive the deployments
 	// it drives, whatever happens to the caller.

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cutover/cutover/internal/freeport"
 )
 
 // running is a sample app started in-process by start.
@@ -55,12 +57,11 @@ func startNoWait(t *testing.T, cfg Config) *running {
 
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := freeport.Loopback()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = ln.Close() }()
-	return ln.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 func waitListening(t *testing.T, port int, within time.Duration) {

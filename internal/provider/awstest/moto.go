@@ -6,7 +6,6 @@ package awstest
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os/exec"
 	"strconv"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/cutover/cutover/internal/freeport"
 )
 
 // Moto is one running moto_server.
@@ -30,12 +30,10 @@ func Start(t *testing.T) *Moto {
 	if err != nil {
 		t.Fatalf("moto_server is not on PATH (%v): the AWS provider tests need it; install moto 5.2.1 (pip install 'moto[server]==5.2.1')", err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freeport.Loopback()
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
 	var out strings.Builder
 	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
 	cmd.Stdout, cmd.Stderr = &out, &out

@@ -6,9 +6,10 @@
 //
 // # Starting
 //
-// Start picks a free port on 127.0.0.1 (it listens on port 0, reads the port and closes the
-// listener, so another program could take the port before the instance binds it; the driver
-// at least never hands one port to two of its running instances), then executes spec.Argv
+// Start picks a free port on 127.0.0.1 (a random one below the kernel's ephemeral range, bound
+// and closed to check it is free, see package freeport: another program could still take it
+// before the instance binds it, but no outgoing connection or listen on port 0 will; the driver
+// never hands one port to two of its running instances), then executes spec.Argv
 // directly (never through a shell) in spec.Dir with this environment, later entries winning:
 // cutover's own environment, then spec.Env, then PORT, CUTOVER_APP, CUTOVER_VERSION and
 // CUTOVER_INSTANCE. Stdin is /dev/null; stdout and stderr both append to
@@ -58,6 +59,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cutover/cutover/internal/freeport"
 	"github.com/cutover/cutover/internal/runtime"
 )
 
@@ -200,14 +202,7 @@ func (d *Driver) release(id string) {
 	d.mu.Unlock()
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+func freePort() (int, error) { return freeport.Loopback() }
 
 // launch starts the process and records it in its instance file. On error nothing of the
 // process is left running.

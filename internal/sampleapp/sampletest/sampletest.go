@@ -5,10 +5,10 @@ package sampletest
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"testing"
 
+	"github.com/cutover/cutover/internal/freeport"
 	"github.com/cutover/cutover/internal/sampleapp"
 )
 
@@ -69,15 +69,15 @@ deadlines:
 %s`, listen, exe, EnvSwitch, o.Instances, o.StartupGrace, o.KeepWarm, o.DrainTimeout, o.Deadline, extra)
 }
 
-// FreeAddr returns a 127.0.0.1 address with a port free at the time of the call.
+// FreeAddr returns a 127.0.0.1 address with a port free at the time of the call, below the
+// kernel's ephemeral range (see package freeport).
 func FreeAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	a, err := freeport.Addr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return a
 }
 
 func or(v, def string) string {
