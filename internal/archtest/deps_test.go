@@ -26,12 +26,12 @@ var rules = []struct {
 		"the user's model depends on nothing of the machinery"},
 	{"runtime", []string{"engine", "deploy", "router", "store"},
 		"the driver contract stands alone"},
-	{"engine", []string{"runtime/process", "runtime/docker", "provider/awsalb", "provider/awsecs", "provider/awscw", "provider/awsapp", "provider/awsasg", "provider/awsec2", "provider/awsr53", "provider/external", "dnsserver"},
+	{"engine", []string{"runtime/process", "runtime/docker", "provider/awsalb", "provider/awsecs", "provider/awscw", "provider/awsapp", "provider/awsasg", "provider/awsec2", "provider/awsr53", "provider/external", "dnsserver", "provider/kube", "provider/kubedeploy", "provider/kubesvc", "provider/kubegw", "provider/kubeapp"},
 		"the engine picks drivers and providers through their ports; the composition root (daemon) builds them"},
-	{"provider", []string{"engine", "deploy", "router", "store", "runtime", "spec", "provider/awsalb", "provider/awsecs", "provider/awscw", "provider/awsapp", "provider/awsasg", "provider/awsec2", "provider/awsr53", "provider/external", "dnsserver"},
+	{"provider", []string{"engine", "deploy", "router", "store", "runtime", "spec", "provider/awsalb", "provider/awsecs", "provider/awscw", "provider/awsapp", "provider/awsasg", "provider/awsec2", "provider/awsr53", "provider/external", "dnsserver", "provider/kube", "provider/kubedeploy", "provider/kubesvc", "provider/kubegw", "provider/kubeapp"},
 		"the provider ports stand alone and know no implementation"},
-	{"router", []string{"provider", "provider/awsalb", "provider/awsecs", "provider/awscw", "provider/awsapp", "provider/awsasg", "provider/awsec2", "provider/awsr53", "provider/external", "dnsserver"},
-		"the AWS SDK stays off the router's request path"},
+	{"router", []string{"provider", "provider/awsalb", "provider/awsecs", "provider/awscw", "provider/awsapp", "provider/awsasg", "provider/awsec2", "provider/awsr53", "provider/external", "dnsserver", "provider/kube", "provider/kubedeploy", "provider/kubesvc", "provider/kubegw", "provider/kubeapp"},
+		"the AWS SDK and the Kubernetes client stay off the router's request path"},
 	{"routerfollow", []string{"engine", "deploy", "store", "daemon", "runtime", "spec", "apiserver", "provider"},
 		"a following router is data plane only: it knows its server through the API"},
 	{"routerhub", []string{"engine", "deploy", "store", "daemon", "runtime", "spec"},
@@ -40,8 +40,31 @@ var rules = []struct {
 		"an external release is an endpoint and a health check; it knows no deployment"},
 	{"dnsserver", []string{"engine", "deploy", "router", "store", "runtime", "spec", "daemon", "provider/awsr53", "provider/awsapp"},
 		"the DNS server answers records; it knows no deployment, spec or AWS"},
+	{"provider/kubedeploy", []string{"engine", "deploy", "router", "store", "runtime", "spec", "provider/kubesvc", "provider/kubegw"},
+		"a release's Deployment knows no traffic, spec or deployment"},
+	{"provider/kubesvc", []string{"engine", "deploy", "router", "store", "runtime", "spec", "provider/kubedeploy", "provider/kubegw"},
+		"a Service selector knows no Deployment, spec or deployment"},
+	{"provider/kubegw", []string{"engine", "deploy", "router", "store", "runtime", "spec", "provider/kubedeploy", "provider/kubesvc"},
+		"an HTTPRoute knows no Deployment, spec or deployment"},
 	{"web", []string{"engine", "router", "deploy", "store", "daemon", "runtime", "apiserver", "spec"},
 		"the dashboard sees the server only through the API"},
+}
+
+// TestDataPlaneLinksNoKubernetes: the Kubernetes client (and its init-time scheme
+// registration) stays off the request path of the router and its followers.
+func TestDataPlaneLinksNoKubernetes(t *testing.T) {
+	for _, pkg := range []string{"router", "routerfollow", "routerhub", "handoff"} {
+		out, err := exec.Command("go", "list", "-deps", mod+pkg).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v\n%s", pkg, err, out)
+		}
+		for _, line := range strings.Fields(string(out)) {
+			if strings.HasPrefix(line, "k8s.io/") || strings.HasPrefix(line, "sigs.k8s.io/") {
+				t.Errorf("internal/%s links %s: the Kubernetes modules stay off the data plane", pkg, line)
+				break
+			}
+		}
+	}
 }
 
 // TestBinaryLinksNoTestHelpers: helpers for tests stay out of the shipped binary.

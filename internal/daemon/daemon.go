@@ -10,18 +10,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/cutover/cutover/internal/dnsserver"
-	"github.com/cutover/cutover/internal/provider"
-	"github.com/cutover/cutover/internal/provider/awsapp"
-	"github.com/cutover/cutover/internal/provider/awscw"
-	"github.com/cutover/cutover/internal/provider/external"
-	"github.com/cutover/cutover/internal/routerhub"
-	"github.com/cutover/cutover/internal/spec"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/cutover/cutover/internal/dnsserver"
+	"github.com/cutover/cutover/internal/provider"
+	"github.com/cutover/cutover/internal/provider/awsapp"
+	"github.com/cutover/cutover/internal/provider/awscw"
+	"github.com/cutover/cutover/internal/provider/external"
+	"github.com/cutover/cutover/internal/provider/kubeapp"
+	"github.com/cutover/cutover/internal/routerhub"
+	"github.com/cutover/cutover/internal/spec"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -182,12 +184,17 @@ func startDNS(cfg Config, log *slog.Logger) (*dnsserver.Table, func(), error) {
 }
 
 // cloudOpener opens the parts of an app that run beyond this machine: with the AWS SDK
-// (ECS or Auto Scaling groups behind an ALB, Route 53 records), with this server's own DNS
+// (ECS or Auto Scaling groups behind an ALB, Route 53 records), with a Kubernetes client
+// (Deployments behind a Service selector or an HTTPRoute), with this server's own DNS
 // (dnsTab, nil when it answers none), and run.external's releases, whose slots are kept
 // under dataDir.
 func cloudOpener(dataDir string, dnsTab *dnsserver.Table) engine.CloudOpener {
 	return func(ctx context.Context, a *spec.App, hc *http.Client) (engine.CloudApp, error) {
 		var c engine.CloudApp
+		if a.Run.Kubernetes != nil {
+			k, err := kubeapp.Open(a, hc)
+			return engine.CloudApp{Traffic: k.Traffic, Groups: k.Groups}, err
+		}
 		switch d := a.Traffic.DNS; {
 		case d != nil && dnsTab == nil:
 			return c, fmt.Errorf("traffic.dns: this server answers no DNS: start it with --dns ADDR (like --dns 127.0.0.1:5353), or use traffic.route53")

@@ -66,7 +66,10 @@ func (d *decision) verifyTraffic(tc *TrafficCheck) bool {
 	if limit <= 0 {
 		limit = DefaultVerifyTimeout
 	}
-	if !d.now.Before(s.PhaseSince.Add(limit)) {
+	// At the limit the step fails with the provider's latest reason: on a read-back, which
+	// comes within readUnverified, or without one when none came for a while.
+	end := s.PhaseSince.Add(limit)
+	if !d.now.Before(end) && (tc != nil || !d.now.Before(end.Add(4*readUnverified))) {
 		reason := "no read-back yet"
 		if tc != nil && tc.Reason != "" {
 			reason = tc.Reason

@@ -62,18 +62,25 @@ func newCloudApp(app string, c CloudApp) *cloudApp {
 }
 
 // hasTestRoute reports whether a's provider has a test route.
-func hasTestRoute(a *spec.App) bool { return a.Traffic.ALB != nil && a.Traffic.ALB.TestPort != 0 }
+func hasTestRoute(a *spec.App) bool {
+	return a.Traffic.ALB != nil && a.Traffic.ALB.TestPort != 0 || a.Traffic.ServiceSelector != nil
+}
 
 // isCloud reports whether a spec runs beyond this machine.
-func isCloud(a *spec.App) bool { return a.Run.ECS != nil || a.Run.ASG != nil || a.Run.External != nil }
+func isCloud(a *spec.App) bool {
+	return a.Run.ECS != nil || a.Run.ASG != nil || a.Run.External != nil || a.Run.Kubernetes != nil
+}
 
-// releaseArtifact is what a cloud release of version runs or is reached at: its image (ECS),
+// releaseArtifact is what a cloud release of version runs or is reached at: its image (ECS,
+// Kubernetes),
 // its AMI (ASG), its endpoint (external); "" for an app on this machine. An artifact the
 // version cannot make is an error that says what to deploy instead.
 func releaseArtifact(a *spec.App, version string) (string, error) {
 	switch {
 	case a.Run.ECS != nil:
 		return a.Run.ECS.ImageFor(a.Name, version), nil
+	case a.Run.Kubernetes != nil:
+		return a.Run.Kubernetes.ImageFor(a.Name, version), nil
 	case a.Run.ASG != nil:
 		if err := a.Run.ASG.CheckAMI(a.Name, version); err != nil {
 			return "", err
@@ -266,6 +273,8 @@ func (c *cloudApp) Observe(ctx context.Context, version string) ([]deploy.Instan
 		obs.Exited, obs.Reason = true, err.Error()
 	case err != nil:
 		return nil, err
+	case st.Crashed:
+		obs.Exited, obs.Reason = true, strings.Join(st.Failures, "; ")
 	case len(st.Failures) > 0:
 		obs.Reason = strings.Join(st.Failures, "; ")
 	case st.Stable && st.Desired > 0:

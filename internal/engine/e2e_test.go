@@ -36,7 +36,9 @@ func TestMain(m *testing.M) {
 		controllerMain(mode)
 		return
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	stopKube()
+	os.Exit(code)
 }
 
 // rig is a whole control plane on one machine: store, process driver, router, engine.

@@ -33,6 +33,10 @@ func planFor(a *spec.App, blue, green string) deploy.Plan {
 		p.VerifyTraffic, p.VerifyTimeout = true, t.Route53.VerifyTimeout.Duration()
 	case t.DNS != nil: // effective a TTL after the write: wait that, and as long again
 		p.VerifyTraffic, p.VerifyTimeout = true, max(deploy.DefaultVerifyTimeout, 2*t.DNS.TTL.Duration())
+	case t.ServiceSelector != nil:
+		p.VerifyTraffic, p.VerifyTimeout = true, t.ServiceSelector.VerifyTimeout.Duration()
+	case t.GatewayAPI != nil:
+		p.VerifyTraffic, p.VerifyTimeout = true, t.GatewayAPI.VerifyTimeout.Duration()
 	}
 	p.Rolling = a.Strategy.Rolling != nil && blue != ""
 	for _, st := range steps(a) {

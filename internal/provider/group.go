@@ -24,6 +24,10 @@ type GroupStatus struct {
 	Desired, Running, Healthy int
 	Stable                    bool     // the driver reports it reached its desired state
 	Failures                  []string // why tasks or instances stopped or are unhealthy
+	// Crashed says instances of the group keep exiting (a crash loop, an OOM kill, a failed
+	// pod) rather than being on their way: the engine treats the group as exited and does
+	// not wait for it to recover, before traffic or after.
+	Crashed bool
 }
 
 // GroupDriver runs releases as groups. Every method is idempotent: EnsureRelease finds

@@ -224,7 +224,10 @@ func (a *App) Default() {
 	if a.Run.ECS != nil {
 		a.Run.ECS.defaults(a.Name)
 	}
-	a.Traffic.defaults()
+	if a.Run.Kubernetes != nil {
+		a.Run.Kubernetes.defaults()
+	}
+	a.Traffic.defaults(a.Name)
 	a.Health.defaults()
 	a.Strategy.defaults()
 	if len(a.Hooks) == 0 {
@@ -269,6 +272,9 @@ func (a *App) Validate() error {
 	}
 	if a.Run.ECS != nil {
 		a.Run.ECS.validate(c, "run.ecs", a)
+	}
+	if a.Run.Kubernetes != nil {
+		a.Run.Kubernetes.validate(c, "run.kubernetes", a)
 	}
 	a.Traffic.validate(c, a)
 	a.AWS.validate(c)

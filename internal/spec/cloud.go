@@ -111,6 +111,20 @@ type Traffic struct {
 	// Default: none.
 	// Example: {name: web.example.test, ttl: 30s}
 	DNS *LocalDNS `yaml:"dns,omitempty"`
+
+	// Blue/green by Kubernetes Service selector (run.kubernetes): the production Service
+	// selects green's pods at once, a preview Service selects green before that.
+	//
+	// Default: none.
+	// Example: {service: web, port: 80}
+	ServiceSelector *ServiceSelector `yaml:"service_selector,omitempty"`
+
+	// Weighted steps on a Gateway API HTTPRoute (run.kubernetes): its backendRefs to the
+	// Services APP-blue and APP-green get the weights.
+	//
+	// Default: none.
+	// Example: {gateway: infra/edge, hostnames: [web.example.com]}
+	GatewayAPI *GatewayAPI `yaml:"gateway_api,omitempty"`
 }
 
 // ALB is the load balancer side of traffic.alb.
@@ -251,7 +265,13 @@ func ids(c *checker, path string, list []string, prefix string) {
 	}
 }
 
-func (t *Traffic) defaults() {
+func (t *Traffic) defaults(app string) {
+	if s := t.ServiceSelector; s != nil {
+		s.defaults(app)
+	}
+	if g := t.GatewayAPI; g != nil {
+		g.defaults(app)
+	}
 	if l := t.ALB; l != nil {
 		fill(&l.Settle, Duration(5*time.Second))
 		fill(&l.VerifyTimeout, Duration(5*time.Minute))
@@ -269,13 +289,14 @@ func (t *Traffic) validate(c *checker, a *App) {
 	for _, k := range []struct {
 		name string
 		on   bool
-	}{{"alb", t.ALB != nil}, {"route53", t.Route53 != nil}, {"dns", t.DNS != nil}} {
+	}{{"alb", t.ALB != nil}, {"route53", t.Route53 != nil}, {"dns", t.DNS != nil},
+		{"service_selector", t.ServiceSelector != nil}, {"gateway_api", t.GatewayAPI != nil}} {
 		if k.on {
 			set = append(set, k.name)
 		}
 	}
 	if len(set) > 1 {
-		c.add("traffic", "set one of traffic.alb, traffic.route53 and traffic.dns, got %s", strings.Join(set, " and "))
+		c.add("traffic", "set one of traffic.alb, traffic.route53, traffic.dns, traffic.service_selector and traffic.gateway_api, got %s", strings.Join(set, " and "))
 	}
 	if an := a.Analysis; an != nil && t.ALB == nil {
 		for i, ch := range an.Checks {
@@ -289,6 +310,12 @@ func (t *Traffic) validate(c *checker, a *App) {
 	}
 	if r := t.Route53; r != nil {
 		r.validate(c, a)
+	}
+	if s := t.ServiceSelector; s != nil {
+		s.validate(c, a)
+	}
+	if g := t.GatewayAPI; g != nil {
+		g.validate(c, a)
 	}
 	if d := t.DNS; d != nil {
 		d.validate(c, a)
@@ -308,6 +335,10 @@ func (t *Traffic) Kind() string {
 		return "route53"
 	case t.DNS != nil:
 		return "dns"
+	case t.ServiceSelector != nil:
+		return "service_selector"
+	case t.GatewayAPI != nil:
+		return "gateway_api"
 	}
 	return ""
 }

@@ -35,7 +35,7 @@ colour: blue
 	checkProblems(t, problems, []string{
 		"routes[0].prefix~unknown field \"prefix\"@4",
 		"run.process.cmd@8",
-		"run.replicas~the fields here are process, docker, ecs, asg, external, instances, stop_grace, endpoints@9",
+		"run.replicas~the fields here are process, docker, ecs, asg, external, kubernetes, instances, stop_grace, endpoints@9",
 		"strategy.canery~bluegreen, canary, linear, rolling, preset@11",
 		"hooks[0].http.expect@16",
 		"analysis.checks[0].error_rate.min@20",

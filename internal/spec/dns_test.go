@@ -62,7 +62,7 @@ routes: [{listen: "127.0.0.1:8080"}]
 	checkProblems(t, problemsOf(t, valid+"traffic: {dns: {name: web.example.test}}\n"), []string{"traffic.dns~set run.external", "routes~leave routes out"})
 	checkProblems(t, problemsOf(t, route53App+"test_listener: 127.0.0.1:9000\n"), []string{"test_listener~has no test listener"})
 	both := strings.Replace(route53App, "route53: {zone: Z0123456789ABCDEFGHIJ, name: www.example.com}", "route53: {zone: Z0123456789ABCDEFGHIJ, name: www.example.com}\n  dns: {name: web.example.test}", 1)
-	checkProblems(t, problemsOf(t, both), []string{"traffic~set one of traffic.alb, traffic.route53 and traffic.dns"})
+	checkProblems(t, problemsOf(t, both), []string{"traffic~set one of traffic.alb, traffic.route53, traffic.dns, traffic.service_selector and traffic.gateway_api"})
 	checkProblems(t, problemsOf(t, `app: web
 run: {external: {endpoint: 192.0.2.1}}
 routes: [{listen: "127.0.0.1:8080"}]

@@ -7,40 +7,48 @@ import (
 
 // Run says how instances of a release are started and stopped. Exactly one runtime is set:
 // process (local child processes), docker (containers), ecs (ECS task sets behind an ALB),
-// asg (Auto Scaling groups behind an ALB) or external (releases run elsewhere, behind DNS). A release keeps the runtime it was
-// deployed with, so an app can move from one to the other with an ordinary deployment.
+// asg (Auto Scaling groups behind an ALB), external (releases run elsewhere, behind DNS) or
+// kubernetes (Deployments in a cluster). A release keeps the runtime it was deployed with,
+// so an app can move between process and docker with an ordinary deployment.
 type Run struct {
 	// Runs each instance as a local child process.
 	//
-	// Required unless docker, ecs, asg or external is set.
+	// Required unless docker, ecs, asg, external or kubernetes is set.
 	// Example: {command: ["./web", "--port", "$PORT"]}
 	Process *Process `yaml:"process,omitempty"`
 
 	// Runs each instance as a Docker container.
 	//
-	// Required unless process, ecs, asg or external is set.
+	// Required unless process, ecs, asg, external or kubernetes is set.
 	// Example: {image: "web:$CUTOVER_VERSION", port: 8080, memory: 256m}
 	Docker *Docker `yaml:"docker,omitempty"`
 
 	// Runs each release as an ECS task set behind traffic.alb.
 	//
-	// Required unless process, docker, asg or external is set.
+	// Required unless process, docker, asg, external or kubernetes is set.
 	// Example: {cluster: prod, image: "web:$CUTOVER_VERSION", subnets: [subnet-0a1b2c3d], security_groups: [sg-0a1b2c3d]}
 	ECS *ECS `yaml:"ecs,omitempty"`
 
 	// Runs each release as an EC2 Auto Scaling group with its own launch template, behind
 	// traffic.alb.
 	//
-	// Required unless process, docker, ecs or external is set.
+	// Required unless process, docker, ecs, external or kubernetes is set.
 	// Example: {ami: $CUTOVER_VERSION, subnets: [subnet-0a1b2c3d], security_groups: [sg-0a1b2c3d]}
 	ASG *ASG `yaml:"asg,omitempty"`
 
 	// Releases cutover does not start, each at its own endpoint, behind traffic.route53 or
 	// traffic.dns.
 	//
-	// Required unless process, docker, ecs or asg is set.
+	// Required unless process, docker, ecs, asg or kubernetes is set.
 	// Example: {endpoint: web-$CUTOVER_VERSION.internal.example.com}
 	External *External `yaml:"external,omitempty"`
+
+	// Runs each release as a Kubernetes Deployment behind traffic.service_selector or
+	// traffic.gateway_api.
+	//
+	// Required unless process, docker, ecs, asg or external is set.
+	// Example: {namespace: shop, image: "registry.example.com/web:$CUTOVER_VERSION", port: 8080}
+	Kubernetes *Kubernetes `yaml:"kubernetes,omitempty"`
 
 	// How many instances of each release run; the router balances requests over the healthy
 	// ones. From 1 to 100.
@@ -158,7 +166,7 @@ const (
 	RuntimeDocker  = "docker"
 )
 
-var runtimes = []string{RuntimeProcess, RuntimeDocker, RuntimeECS, RuntimeASG, RuntimeExternal}
+var runtimes = []string{RuntimeProcess, RuntimeDocker, RuntimeECS, RuntimeASG, RuntimeExternal, RuntimeKubernetes}
 
 // Runtime names the runtime the spec selects, RuntimeProcess or RuntimeDocker ("" if none).
 func (r *Run) Runtime() string {
@@ -173,6 +181,8 @@ func (r *Run) Runtime() string {
 		return RuntimeASG
 	case r.External != nil:
 		return RuntimeExternal
+	case r.Kubernetes != nil:
+		return RuntimeKubernetes
 	}
 	return ""
 }
@@ -227,7 +237,7 @@ func (r *Run) defaults() {
 }
 
 func (r *Run) validate(c *checker, path string) {
-	c.exactlyOne(path, runtimes, []bool{r.Process != nil, r.Docker != nil, r.ECS != nil, r.ASG != nil, r.External != nil})
+	c.exactlyOne(path, runtimes, []bool{r.Process != nil, r.Docker != nil, r.ECS != nil, r.ASG != nil, r.External != nil, r.Kubernetes != nil})
 	if p := r.Process; p != nil {
 		pp := join(path, "process")
 		if len(p.Command) == 0 || p.Command[0] == "" {
