@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test cutover has. Installs what the tests need when it is missing, so it works on
 # a fresh machine: Go modules, staticcheck, a Docker engine (Debian's docker.io, started when
-# none answers). Usage: scripts/test.sh [lint|unit|fuzz|docker|all]
+# none answers), the Kubernetes control plane (built from the Go module proxy into
+# ~/.cache/cutover, see scripts/kube-binaries.sh). Usage: scripts/test.sh [lint|unit|fuzz|docker|all]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
@@ -93,11 +94,23 @@ moto_server_check() {
   command -v moto_server
 }
 
+# The Kubernetes tests (internal/provider/kube*, internal/engine, test/kube, test/ui) run
+# against a real kube-apiserver, controller-manager, scheduler and kwok, built once per
+# machine from the Go module proxy into a cache outside the repository (a cold build takes
+# ~15 min on 2 cores, a warm check under a second); they never skip.
+kube_binaries() {
+  step "Kubernetes control plane (scripts/kube-binaries.sh)"
+  KUBEBUILDER_ASSETS="$(scripts/kube-binaries.sh | tail -n 1)"
+  export KUBEBUILDER_ASSETS
+  echo "KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS"
+}
+
 unit() {
   docker_engine
   install_chromium
   install_iproute2
   moto_server_check
+  kube_binaries
   step "go test -race"
   go test -race -count=1 -timeout 15m ./...
 }

@@ -55,10 +55,23 @@ type cloudApp struct {
 	batch     int
 	replacing map[string]*replacement
 	alias     map[string]bool
+	// ensured is when each version's group was last ensured, and at what count: the runner
+	// asks every tick, and a cloud API should hear it at most every reensureEvery.
+	ensured map[string]ensureMemo
 }
 
+type ensureMemo struct {
+	count int
+	at    time.Time
+}
+
+// reensureEvery is how often a release's group, once ensured at a count, is ensured again
+// (it repairs a group deleted behind cutover's back; Observe reports it gone sooner).
+const reensureEvery = 5 * time.Second
+
 func newCloudApp(app string, c CloudApp) *cloudApp {
-	return &cloudApp{app: app, CloudApp: c, groups: map[string]provider.Group{}, now: time.Now, replacing: map[string]*replacement{}, alias: map[string]bool{}}
+	return &cloudApp{app: app, CloudApp: c, groups: map[string]provider.Group{}, now: time.Now, replacing: map[string]*replacement{}, alias: map[string]bool{},
+		ensured: map[string]ensureMemo{}}
 }
 
 // hasTestRoute reports whether a's provider has a test route.
@@ -213,6 +226,10 @@ func (c *cloudApp) Ensure(ctx context.Context, a *spec.App, version string, coun
 	}
 	c.mu.Lock()
 	g, ok := c.groups[version]
+	if m := c.ensured[version]; ok && m.count == count && c.now().Sub(m.at) < reensureEvery {
+		c.mu.Unlock()
+		return []deploy.Endpoint{c.endpoint(g)}, nil
+	}
 	slot := g.Slot
 	var err error
 	if !ok {
@@ -237,6 +254,7 @@ func (c *cloudApp) Ensure(ctx context.Context, a *spec.App, version string, coun
 	}
 	c.mu.Lock()
 	c.groups[version] = g
+	c.ensured[version] = ensureMemo{count: count, at: c.now()}
 	c.mu.Unlock()
 	return []deploy.Endpoint{c.endpoint(g)}, nil
 }
@@ -280,7 +298,7 @@ func (c *cloudApp) Observe(ctx context.Context, version string) ([]deploy.Instan
 	case st.Stable && st.Desired > 0:
 		obs.Healthy = true
 	default:
-		obs.Reason = fmt.Sprintf("%d of %d tasks running, %d healthy; not steady yet", st.Running, st.Desired, st.Healthy)
+		obs.Reason = fmt.Sprintf("%d of %d running, %d healthy; not steady yet", st.Running, st.Desired, st.Healthy)
 	}
 	out := []deploy.InstanceObs{obs}
 	for i := 2; i <= st.Desired; i++ {
@@ -304,6 +322,7 @@ func (c *cloudApp) Stop(ctx context.Context, version string) error {
 	}
 	c.mu.Lock()
 	delete(c.groups, version)
+	delete(c.ensured, version)
 	c.mu.Unlock()
 	return nil
 }
@@ -313,6 +332,9 @@ func (c *cloudApp) Scale(ctx context.Context, version string, count int) error {
 	if !ok {
 		return nil
 	}
+	c.mu.Lock()
+	delete(c.ensured, version)
+	c.mu.Unlock()
 	return c.Groups.Scale(ctx, g, count)
 }
 

@@ -214,7 +214,7 @@ func version(t *testing.T, url string) string {
 	return resp.Header.Get("X-Version")
 }
 
-func waitFor(t *testing.T, r *rig, id string, cond func(deploy.State) bool) {
+func waitFor(t testing.TB, r *rig, id string, cond func(deploy.State) bool) {
 	t.Helper()
 	eventually(t, 30*time.Second, "deployment "+id+" to reach the expected state", func() bool {
 		s, err := r.eng.Deployment(id)
@@ -222,7 +222,7 @@ func waitFor(t *testing.T, r *rig, id string, cond func(deploy.State) bool) {
 	})
 }
 
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {

@@ -43,7 +43,7 @@ func TestMain(m *testing.M) {
 
 // rig is a whole control plane on one machine: store, process driver, router, engine.
 type rig struct {
-	t      *testing.T
+	t      testing.TB
 	dir    string
 	router *router.Router
 	store  *store.Store
@@ -58,13 +58,13 @@ type rig struct {
 	url    string
 }
 
-func newRig(t *testing.T) *rig {
+func newRig(t testing.TB) *rig {
 	t.Helper()
 	return newRigWith(t, nil)
 }
 
 // newRigWith is newRig with more drivers beside the process driver, by name.
-func newRigWith(t *testing.T, extra map[string]runtime.Driver) *rig {
+func newRigWith(t testing.TB, extra map[string]runtime.Driver) *rig {
 	t.Helper()
 	r := &rig{t: t, dir: t.TempDir(), listen: sampletest.FreeAddr(t), extra: extra}
 	r.url = "http://" + r.listen
@@ -241,7 +241,7 @@ func (l *load) end() {
 func newHTTP() *http.Client { return &http.Client{Timeout: 5 * time.Second} }
 
 // testLogger logs to the test's output when CUTOVER_TEST_LOG is set.
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	if os.Getenv("CUTOVER_TEST_LOG") == "" {
 		return slog.New(slog.DiscardHandler)
 	}

@@ -9,6 +9,9 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	gwclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 
 	"github.com/cutover/cutover/internal/deploy"
 	"github.com/cutover/cutover/internal/provider/kube"
@@ -26,7 +29,7 @@ var (
 	kubeErr     error
 )
 
-func cluster(t *testing.T) *kubetest.Cluster {
+func cluster(t testing.TB) *kubetest.Cluster {
 	t.Helper()
 	kubeOnce.Do(func() { kubeCluster, kubeStopFn, kubeErr = kubetest.StartShared() })
 	if kubeErr != nil {
@@ -44,15 +47,22 @@ func stopKube() {
 // kubeWorld is a namespace of the real cluster with two Gateways (edge accepts routes,
 // closed rejects them) and a control plane whose web app runs there.
 type kubeWorld struct {
-	t  *testing.T
+	t  testing.TB
 	c  *kubetest.Cluster
 	ns string
 	r  *rig
+	// kube and gw look at the cluster without client-side rate limiting (client-go's
+	// default, 5 requests a second, would time the test's polling, not cutover).
+	kube kubernetes.Interface
+	gw   gwclient.Interface
 }
 
-func newKubeWorld(t *testing.T) *kubeWorld {
+func newKubeWorld(t testing.TB) *kubeWorld {
 	c := cluster(t)
 	w := &kubeWorld{t: t, c: c, ns: c.Namespace(t, "e2e")}
+	cfg := rest.CopyConfig(c.Config)
+	cfg.QPS, cfg.Burst = 1000, 1000
+	w.kube, w.gw = kubernetes.NewForConfigOrDie(cfg), gwclient.NewForConfigOrDie(cfg)
 	c.Gateway(t, w.ns, "edge", "")
 	c.Gateway(t, w.ns, "closed", "NotAllowedByListeners")
 	w.r = newRig(t)
@@ -95,7 +105,7 @@ func (w *kubeWorld) events(id string) string {
 // deployments lists the app's Deployments: name -> replicas.
 func (w *kubeWorld) deployments() map[string]int32 {
 	w.t.Helper()
-	l, err := w.c.Kube.AppsV1().Deployments(w.ns).List(context.Background(), metav1.ListOptions{LabelSelector: kube.LabelApp + "=web"})
+	l, err := w.kube.AppsV1().Deployments(w.ns).List(context.Background(), metav1.ListOptions{LabelSelector: kube.LabelApp + "=web"})
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -111,7 +121,7 @@ func (w *kubeWorld) deployments() map[string]int32 {
 // selects is the release label the Service name selects.
 func (w *kubeWorld) selects(name string) string {
 	w.t.Helper()
-	s, err := w.c.Kube.CoreV1().Services(w.ns).Get(context.Background(), name, metav1.GetOptions{})
+	s, err := w.kube.CoreV1().Services(w.ns).Get(context.Background(), name, metav1.GetOptions{})
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -121,7 +131,7 @@ func (w *kubeWorld) selects(name string) string {
 // weights is the HTTPRoute web's backendRefs: Service -> weight.
 func (w *kubeWorld) weights() map[string]int32 {
 	w.t.Helper()
-	r, err := w.c.GatewayAPI.GatewayV1().HTTPRoutes(w.ns).Get(context.Background(), "web", metav1.GetOptions{})
+	r, err := w.gw.GatewayV1().HTTPRoutes(w.ns).Get(context.Background(), "web", metav1.GetOptions{})
 	if err != nil {
 		w.t.Fatal(err)
 	}

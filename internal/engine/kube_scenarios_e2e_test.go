@@ -171,7 +171,7 @@ func TestE2EKubeBadSpecsAreRefusedAtApply(t *testing.T) {
 	for _, c := range []struct {
 		name, spec, want string
 	}{
-		{"no namespace", strings.Replace(w.specText(kubeGateway), "namespace: "+w.ns, "namespace: nowhere", 1), `namespaces "nowhere" not found`},
+		{"no namespace", strings.Replace(w.specText(kubeGateway), "namespace: "+w.ns, "namespace: nowhere", 1), "namespace nowhere does not exist: create it (kubectl create namespace nowhere)"},
 		{"foreign service", w.specText("service_selector: {service: shop}") + "strategy: {bluegreen: {}}\n",
 			"service " + w.ns + "/shop exists without the label app.kubernetes.io/managed-by=cutover"},
 		{"no kubeconfig", strings.Replace(w.specText(kubeGateway), w.c.Kubeconfig, "/nonexistent/kubeconfig", 1), "load the client config from /nonexistent/kubeconfig"},

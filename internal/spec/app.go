@@ -300,7 +300,7 @@ func (a *App) Validate() error {
 }
 
 func (a *App) validateRoutes(c *checker) {
-	if len(a.Routes) == 0 && a.Traffic.Kind() == "" {
+	if len(a.Routes) == 0 && a.Traffic.Kind() == "" && a.Run.Kubernetes == nil { // run.kubernetes says what it needs
 		c.add("routes", "required: at least one route, like {listen: \"127.0.0.1:8080\"} (or traffic.alb with run.ecs)")
 	}
 	seen := map[Route]int{}

@@ -219,6 +219,9 @@ func (h *Hook) validate(c *checker, path string, a *App) {
 		if a.Traffic.ALB != nil && x.URL == "" && x.Target == TargetGreen {
 			c.add(path+".http.target", "behind traffic.alb green's tasks are reached through the test listener: set traffic.alb.test_port and target test_listener, or set url")
 		}
+		if a.Run.Kubernetes != nil && x.URL == "" {
+			c.add(path+".http.url", "required with run.kubernetes: cutover reaches no pod by itself; set url (from inside the cluster the preview Service of traffic.service_selector, like http://web-preview.NAMESPACE.svc), or use a command hook")
+		}
 	}
 	if x := h.Command; x != nil {
 		if len(x.Argv) == 0 || x.Argv[0] == "" {

@@ -81,4 +81,5 @@ routes: [{listen: "127.0.0.1:8080"}]
 	checkProblems(t, problemsOf(t, valid+"traffic: {gateway_api: {gateway: edge}}\n"), []string{"traffic.gateway_api~set run.kubernetes", "routes~leave routes out"})
 	checkProblems(t, problemsOf(t, strings.Replace(kubeApp, "app: web", "app: 1web", 1)), []string{"app~not Service names"})
 	checkProblems(t, problemsOf(t, kubeApp+"strategy: {rolling: {batch: 1}}\n"), []string{"strategy.rolling~not with traffic.gateway_api"})
+	checkProblems(t, problemsOf(t, kubeApp+"hooks: [{name: smoke, at: green_healthy, http: {path: /healthz}}]\n"), []string{"hooks[0].http.url~required with run.kubernetes"})
 }

@@ -18,7 +18,17 @@ import (
 	"github.com/cutover/cutover/internal/sampleapp/sampletest"
 )
 
-func TestMain(m *testing.M) { sampletest.Main(m) }
+// TestMain is sampletest.Main (the sample app when its switch is set, the tests
+// otherwise), and stops the Kubernetes control plane after the tests if one of them
+// started it (see kubeCluster). sampletest.Main exits, so it cannot do the second part.
+func TestMain(m *testing.M) {
+	if os.Getenv(sampletest.EnvSwitch) != "" {
+		sampletest.Main(m) // the sample app; it exits
+	}
+	code := m.Run()
+	stopKube()
+	os.Exit(code)
+}
 
 // server is `cutover server` run in-process over a temporary data dir, with its TCP API
 // (and so the dashboard) on a free loopback port.

@@ -50,6 +50,12 @@ while the engine does not answer is refused with the reason. Containers carry th
 cutover.owner=<the ID in <data dir>/owner-id>, so a server only ever adopts, stops or reaps
 its own.
 
+Beyond this machine, apps run on the engines they name: ECS task sets or Auto Scaling groups
+behind an ALB or Route 53 (run.ecs, run.asg; the AWS credentials of the server's environment),
+releases at their own endpoints behind DNS (run.external), or Deployments in a Kubernetes
+cluster behind a Service selector or a Gateway API HTTPRoute (run.kubernetes; the spec's
+kubeconfig, else $KUBECONFIG, ~/.kube/config or the pod's service account).
+
 The web dashboard is served at / on the same listener (http://127.0.0.1:7070/ by default):
 apps, live traffic split and signals, deployment timelines, history, and the actions. Log in
 with the output of ` + "`cutover token`" + ` (admin) or ` + "`cutover token --read-only`" + ` (viewer: no

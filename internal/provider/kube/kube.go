@@ -139,6 +139,16 @@ func Err(op string, err error) error {
 	return fmt.Errorf("%s: %w (%w)", op, err, kind)
 }
 
+// CreateErr is Err for a create in namespace, saying so when the namespace is missing.
+func CreateErr(op, namespace string, err error) error {
+	var st apierrors.APIStatus
+	if apierrors.IsNotFound(err) && errors.As(err, &st) && st.Status().Details != nil && st.Status().Details.Kind == "namespaces" {
+		return fmt.Errorf("%s: namespace %s does not exist: create it (kubectl create namespace %s) or name another in run.kubernetes.namespace: %w",
+			op, namespace, namespace, provider.ErrNotFound)
+	}
+	return Err(op, err)
+}
+
 // NotOwned is the error for an object cutover did not make.
 func NotOwned(kind, namespace, name string) error {
 	return fmt.Errorf("%s %s/%s exists without the label %s=%s: %w; cutover takes over no object it did not make (delete it, label it, or name another in the spec)",

@@ -20,6 +20,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -46,12 +47,25 @@ type Config struct {
 	HealthyThreshold, UnhealthyThreshold int
 	ServiceAccount, CPU, Memory          string
 	Env                                  map[string]string
+	// ObserveEvery is how long an Observe of a group is reused: the engine asks every tick
+	// (100ms), which would be 20 requests a second per release. Default 500ms; negative
+	// for none.
+	ObserveEvery time.Duration
+	Now          func() time.Time // nil is time.Now
 }
 
 // Driver runs releases as Deployments. It is safe for concurrent use.
 type Driver struct {
 	c   kube.Clients
 	cfg Config
+
+	mu   sync.Mutex
+	seen map[string]observed // by Deployment name
+}
+
+type observed struct {
+	at time.Time
+	st provider.GroupStatus
 }
 
 var _ provider.GroupDriver = (*Driver)(nil)
@@ -69,7 +83,13 @@ func New(c kube.Clients, cfg Config) (*Driver, error) {
 			return nil, fmt.Errorf("kubernetes: %q is not a quantity: %v: %w", q, err, provider.ErrInvalid)
 		}
 	}
-	return &Driver{c: c, cfg: cfg}, nil
+	if cfg.ObserveEvery == 0 {
+		cfg.ObserveEvery = 500 * time.Millisecond
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Driver{c: c, cfg: cfg, seen: map[string]observed{}}, nil
 }
 
 // EnsureRelease finds r's Deployment or creates it, at count replicas.
@@ -87,7 +107,7 @@ func (d *Driver) EnsureRelease(ctx context.Context, r provider.Release, count in
 			return d.EnsureRelease(ctx, r, count)
 		}
 		if err != nil {
-			return provider.Group{}, kube.Err(op+": create", err)
+			return provider.Group{}, kube.CreateErr(op+": create", d.cfg.Namespace, err)
 		}
 	case err != nil:
 		return provider.Group{}, kube.Err(op+": get", err)
@@ -203,6 +223,7 @@ func (d *Driver) Scale(ctx context.Context, g provider.Group, count int) error {
 // update reads g's Deployment, checks it is cutover's, applies change and writes it when
 // change says it changed something, retrying on a conflict.
 func (d *Driver) update(ctx context.Context, g provider.Group, op string, change func(*appsv1.Deployment) bool) error {
+	d.forget(g.Ref)
 	api := d.c.Apps.Deployments(d.cfg.Namespace)
 	err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
 		dep, err := api.Get(ctx, g.Ref, metav1.GetOptions{})

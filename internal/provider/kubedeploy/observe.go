@@ -17,8 +17,32 @@ import (
 
 // Observe reads g's Deployment and pods: stable once the Deployment controller has seen
 // its generation and every replica is updated and available; failures from its
-// conditions and its pods' states.
+// conditions and its pods' states. A read younger than Config.ObserveEvery is reused.
 func (d *Driver) Observe(ctx context.Context, g provider.Group) (provider.GroupStatus, error) {
+	now := d.cfg.Now()
+	d.mu.Lock()
+	o, ok := d.seen[g.Ref]
+	d.mu.Unlock()
+	if ok && now.Sub(o.at) < d.cfg.ObserveEvery {
+		return o.st, nil
+	}
+	st, err := d.observe(ctx, g)
+	if err == nil {
+		d.mu.Lock()
+		d.seen[g.Ref] = observed{at: now, st: st}
+		d.mu.Unlock()
+	}
+	return st, err
+}
+
+// forget drops what Observe saw of a Deployment, after a write to it.
+func (d *Driver) forget(name string) {
+	d.mu.Lock()
+	delete(d.seen, name)
+	d.mu.Unlock()
+}
+
+func (d *Driver) observe(ctx context.Context, g provider.Group) (provider.GroupStatus, error) {
 	op := fmt.Sprintf("kubernetes: deployment %s/%s", d.cfg.Namespace, g.Ref)
 	dep, err := d.c.Apps.Deployments(d.cfg.Namespace).Get(ctx, g.Ref, metav1.GetOptions{})
 	if err != nil {
@@ -56,7 +80,7 @@ func Status(dep *appsv1.Deployment, pods []corev1.Pod) provider.GroupStatus {
 
 // podFailures names what keeps pods from serving, one line per kind of trouble with the
 // number of pods it holds and the first one's details, in a stable order; crashed is set
-// when a pod's containers keep exiting (a crash loop, an OOM kill) or it failed.
+// when a pod's containers keep exiting (a crash loop, an OOM kill).
 func podFailures(pods []corev1.Pod) (lines []string, crashed bool) {
 	type trouble struct {
 		n      int
@@ -73,12 +97,14 @@ func podFailures(pods []corev1.Pod) (lines []string, crashed bool) {
 		order = append(order, kind)
 	}
 	for _, p := range pods {
-		if p.DeletionTimestamp != nil {
+		// A pod being deleted, or one that ended (evicted, its node shut down), is no
+		// longer the ReplicaSet's: it has made or will make another.
+		if p.DeletionTimestamp != nil || p.Status.Phase == corev1.PodFailed || p.Status.Phase == corev1.PodSucceeded {
 			continue
 		}
 		if kind, detail := podTrouble(&p); kind != "" {
 			note(kind, detail)
-			crashed = crashed || strings.HasPrefix(kind, "CrashLoopBackOff") || kind == "OOMKilled" || strings.HasPrefix(kind, "failed: ")
+			crashed = crashed || strings.HasPrefix(kind, "CrashLoopBackOff") || kind == "OOMKilled"
 		}
 	}
 	slices.Sort(order)
@@ -102,9 +128,6 @@ var waitingTrouble = []string{"CrashLoopBackOff", "ImagePullBackOff", "ErrImageP
 // podTrouble is the kind of trouble of one pod ("" when it serves or is on its way) and
 // its details.
 func podTrouble(p *corev1.Pod) (kind, detail string) {
-	if p.Status.Phase == corev1.PodFailed {
-		return "failed: " + or(p.Status.Reason, "Failed"), p.Name + ": " + p.Status.Message
-	}
 	for _, c := range p.Status.Conditions {
 		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
 			return "unschedulable", p.Name + ": " + c.Message
@@ -171,11 +194,4 @@ func join(parts ...string) string {
 		}
 	}
 	return strings.Join(out, "; ")
-}
-
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }

@@ -75,6 +75,11 @@ func TestStatusNamesWhatKeepsPodsFromServing(t *testing.T) {
 	if st := Status(deployment(2, 2, 2, 2, 1, 1), []corev1.Pod{pod("a", corev1.PodRunning, true, running)}); len(st.Failures) != 0 {
 		t.Errorf("a ready pod is a failure: %v", st.Failures)
 	}
+	evicted := pod("e", corev1.PodFailed, false)
+	evicted.Status.Reason = "Evicted"
+	if st := Status(deployment(2, 2, 2, 2, 1, 1), []corev1.Pod{evicted, pod("a", corev1.PodRunning, true, running)}); len(st.Failures) != 0 || st.Crashed || !st.Stable {
+		t.Errorf("an evicted pod the ReplicaSet replaced counts: %+v", st)
+	}
 }
 
 func TestStatusReportsDeploymentConditions(t *testing.T) {

@@ -143,3 +143,30 @@ func TestGatewayAPINotAcceptedSaysWhy(t *testing.T) {
 		t.Fatalf("Observe after Release: %v, want ErrNotFound", err)
 	}
 }
+
+// TestGatewayAPISpecAppliedAnew: a spec applied again with other host names moves the
+// route cutover owns to them, weights untouched.
+func TestGatewayAPISpecAppliedAnew(t *testing.T) {
+	ns := cluster.Namespace(t, "reapply")
+	cluster.Gateway(t, ns, "edge", "")
+	p := gatewayProvider(t, ns, "web", "edge")
+	prepared(t, p)
+	if _, err := p.SetWeight(ctx(t), 2500); err != nil {
+		t.Fatal(err)
+	}
+	q, err := kubegw.New(clients(t), kubegw.Config{Namespace: ns, App: "web", Route: "web", Gateway: "edge",
+		Hostnames: []string{"shop.example.test"}, Port: 80, TargetPort: 8080})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Prepare(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	r, err := cluster.GatewayAPI.GatewayV1().HTTPRoutes(ns).Get(ctx(t), "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Spec.Hostnames) != 1 || r.Spec.Hostnames[0] != "shop.example.test" || *r.Spec.Rules[0].BackendRefs[1].Weight != 2500 {
+		t.Fatalf("after the new spec: hostnames %v, rules %+v", r.Spec.Hostnames, r.Spec.Rules)
+	}
+}

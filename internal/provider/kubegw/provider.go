@@ -21,6 +21,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -103,13 +104,13 @@ func (p *Provider) Prepare(ctx context.Context) error {
 		}
 	}
 	if err == nil {
-		return nil
+		return p.reconcile(ctx)
 	}
 	_, err = p.c.Gateway.HTTPRoutes(p.cfg.Namespace).Create(ctx, p.route(), metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
 		return nil
 	}
-	return kube.Err("kubernetes: create "+p.routeName(), err)
+	return kube.CreateErr("kubernetes: create "+p.routeName(), p.cfg.Namespace, err)
 }
 
 func (p *Provider) ensureService(ctx context.Context, slot provider.Slot) error {
@@ -128,7 +129,7 @@ func (p *Provider) ensureService(ctx context.Context, slot provider.Slot) error 
 	if apierrors.IsAlreadyExists(err) {
 		return nil
 	}
-	return kube.Err("kubernetes: create service "+p.cfg.Namespace+"/"+s.Name, err)
+	return kube.CreateErr("kubernetes: create service "+p.cfg.Namespace+"/"+s.Name, p.cfg.Namespace, err)
 }
 
 func (p *Provider) parentRef() gwv1.ParentReference {
@@ -139,6 +140,26 @@ func (p *Provider) parentRef() gwv1.ParentReference {
 		ref.SectionName = &sn
 	}
 	return ref
+}
+
+// reconcile brings an adopted route's parent and host names to the spec's (a spec applied
+// anew may name another Gateway or listener); its rule is left alone.
+func (p *Provider) reconcile(ctx context.Context) error {
+	routes := p.c.Gateway.HTTPRoutes(p.cfg.Namespace)
+	want := p.route().Spec
+	err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+		r, err := routes.Get(ctx, p.cfg.Route, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if equality.Semantic.DeepEqual(r.Spec.ParentRefs, want.ParentRefs) && equality.Semantic.DeepEqual(r.Spec.Hostnames, want.Hostnames) {
+			return nil
+		}
+		r.Spec.ParentRefs, r.Spec.Hostnames = want.ParentRefs, want.Hostnames
+		_, err = routes.Update(ctx, r, metav1.UpdateOptions{})
+		return err
+	})
+	return kube.Err("kubernetes: update the parent and host names of "+p.routeName(), err)
 }
 
 // route is the HTTPRoute with all traffic to blue.

@@ -33,7 +33,11 @@ func (p *Provider) SetWeight(ctx context.Context, bp int) (provider.Written, err
 			r.Annotations = map[string]string{}
 		}
 		r.Annotations[annWritten] = written(blue, green)
-		r.Spec.Rules = []gwv1.HTTPRouteRule{{BackendRefs: p.backendRefs(blue, green)}}
+		if len(r.Spec.Rules) == 1 { // keep matches and filters someone added to the rule
+			r.Spec.Rules[0].BackendRefs = p.backendRefs(blue, green)
+		} else {
+			r.Spec.Rules = []gwv1.HTTPRouteRule{{BackendRefs: p.backendRefs(blue, green)}}
+		}
 		_, err = routes.Update(ctx, r, metav1.UpdateOptions{})
 		return err
 	})

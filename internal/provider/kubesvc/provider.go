@@ -121,7 +121,7 @@ func (p *Provider) ensure(ctx context.Context, name string) error {
 	if apierrors.IsAlreadyExists(err) {
 		return nil
 	}
-	return kube.Err(fmt.Sprintf("kubernetes: create service %s/%s", p.cfg.Namespace, name), err)
+	return kube.CreateErr(fmt.Sprintf("kubernetes: create service %s/%s", p.cfg.Namespace, name), p.cfg.Namespace, err)
 }
 
 // update reads Service name, checks it is cutover's, applies change and writes it when it
