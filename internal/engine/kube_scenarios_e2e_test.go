@@ -2,7 +2,11 @@ package engine
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -183,5 +187,50 @@ func TestE2EKubeBadSpecsAreRefusedAtApply(t *testing.T) {
 	}
 	if _, err := w.r.eng.App("web"); err == nil {
 		t.Error("a refused spec was kept")
+	}
+}
+
+// TestE2EKubePrometheusCheckJudgesGreen: behind the Gateway API the router sees no traffic,
+// so analysis asks Prometheus (an external check; a real HTTP server answering as
+// Prometheus's query API does): an empty result is no data, inconclusive, and holds the
+// step; an error ratio over the limit rolls back.
+func TestE2EKubePrometheusCheckJudgesGreen(t *testing.T) {
+	var ratio atomic.Value
+	ratio.Store("")
+	prom := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		result := "[]"
+		if v := ratio.Load().(string); v != "" {
+			result = fmt.Sprintf(`[{"metric":{"version":"v2"},"value":[%d,%q]}]`, time.Now().Unix(), v)
+		}
+		fmt.Fprintf(w, `{"status":"success","data":{"resultType":"vector","result":%s}}`, result)
+	}))
+	defer prom.Close()
+	w := newKubeWorld(t)
+	check := fmt.Sprintf(`analysis:
+  interval: 200ms
+  checks: [{name: errors, external: {url: "%s/api/v1/query?query=sum(rate(http_errors{version=\"v2\"}[1m]))", json_path: data.result.0.value.1, condition: "< 0.05"}}]
+`, prom.URL)
+	if err := w.r.eng.Apply(w.spec(kubeGateway, "strategy:\n  canary:\n    steps: [{weight: 10, pause: 1h}]\ndeadlines: {deployment: 2h}\n"+check)); err != nil {
+		t.Fatal(err)
+	}
+	w.first()
+	s, err := w.r.eng.Deploy(context.Background(), "web", "v2", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "no data to be inconclusive at 10%", func() bool {
+		why, _ := w.r.eng.Why("web")
+		return strings.Contains(why, "no index \"0\" in the array of 0")
+	})
+	if s, _ = w.r.eng.Deployment(s.ID); s.Phase != deploy.PhaseShifting || s.Weight != 1000 {
+		t.Fatalf("no data moved the deployment on: %s at %d: %s", s.Phase, s.Weight, s.Reason)
+	}
+	ratio.Store("0.2")
+	s = w.terminal(s.ID)
+	if s.Phase != deploy.PhaseRolledBack || !strings.Contains(s.Reason, "errors is 0.2, not < 0.05") {
+		t.Fatalf("an error ratio of 0.2: %s: %s", s.Phase, s.Reason)
+	}
+	if got := w.weights(); got["web-green"] != 10000 {
+		t.Errorf("route after the rollback: %v", got)
 	}
 }
