@@ -129,9 +129,11 @@ func TestE2EKubeCrashAfterTrafficRollsBack(t *testing.T) {
 	if s.Phase != deploy.PhaseRolledBack || !strings.Contains(s.Reason, "exited: 2 pods CrashLoopBackOff (") {
 		t.Fatalf("after the crash: %s: %s", s.Phase, s.Reason)
 	}
-	if got := w.weights(); got["web-green"] != 10000 || got["web-blue"] != 0 {
-		t.Errorf("route after the rollback: %v, want all on v1's web-green", got)
-	}
+	// The rolled-back state is saved as the route is written: poll for the write.
+	eventually(t, 10*time.Second, "the route to be all on v1's web-green", func() bool {
+		got := w.weights()
+		return got["web-green"] == 10000 && got["web-blue"] == 0
+	})
 }
 
 // TestE2EKubeDriftIsReportedNotOverwritten: weights changed on the route behind cutover's
