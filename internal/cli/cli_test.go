@@ -189,6 +189,12 @@ func TestDeployOutcomes(t *testing.T) {
 	// A long pause: --timeout ends the wait with 6, an abort ends a waiting deploy with 4.
 	e.must(ExitOK, "apply", "-f", e.writeSpec("long.yaml", canary("pause: 1m")))
 	e.must(ExitTimeout, "deploy", "web", "--version", "v6", "--wait", "--timeout", "1s")
+	// On a busy machine v6 may still be testing when the wait times out; the golden
+	// history records an abort during the pause.
+	waitFor(t, func() bool {
+		_, out, _ := e.run("status", "web")
+		return strings.Contains(out, "(deploy v6") && strings.Contains(out, "phase:    shifting")
+	})
 	e.must(ExitOK, "abort", "web")
 	done := make(chan int, 1)
 	go func() {

@@ -180,3 +180,64 @@ func TestRoute53WriteThatDidNotLandIsNotDrift(t *testing.T) {
 		t.Fatalf("rewrite = %+v %v", w, err)
 	}
 }
+
+// lostFirstClaim sends the first ChangeResourceRecordSets to moto and then, as if its
+// response were lost, sends it again and returns the retry's answer; before the retry it
+// lets between run, another tool's write landing in that gap.
+type lostFirstClaim struct {
+	API
+	between func()
+	done    bool
+}
+
+func (l *lostFirstClaim) ChangeResourceRecordSets(ctx context.Context, in *route53.ChangeResourceRecordSetsInput, o ...func(*route53.Options)) (*route53.ChangeResourceRecordSetsOutput, error) {
+	if l.done {
+		return l.API.ChangeResourceRecordSets(ctx, in, o...)
+	}
+	l.done = true
+	if _, err := l.API.ChangeResourceRecordSets(ctx, in, o...); err != nil {
+		return nil, err
+	}
+	if l.between != nil {
+		l.between()
+	}
+	return l.API.ChangeResourceRecordSets(ctx, in, o...)
+}
+
+// TestRoute53ClaimSurvivesARetriedCreate: a claim whose CREATE took but whose retry
+// failed with "already exists" is cutover's claim and Prepare goes on; when another
+// owner's record is there instead, Prepare refuses with ErrNotOwned.
+func TestRoute53ClaimSurvivesARetriedCreate(t *testing.T) {
+	r := newRig(t)
+	r.fresh(t)
+	ctx := awstest.Ctx(t)
+	p, err := New(&lostFirstClaim{API: r.api}, r.config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Prepare(ctx); err != nil {
+		t.Fatalf("Prepare after a retried claim: %v", err)
+	}
+	if got := strings.Join(r.list(t), "\n"); !strings.Contains(got, `"owner=cutover/web"`) {
+		t.Fatalf("the zone holds\n%s\nwant cutover's ownership record", got)
+	}
+
+	r.fresh(t)
+	theirs := types.ResourceRecordSet{Name: aws.String("_cutover." + name), Type: types.RRTypeTxt, TTL: aws.Int64(60),
+		ResourceRecords: []types.ResourceRecord{{Value: aws.String(`"owner=someone/else"`)}}}
+	l := &lostFirstClaim{API: r.api}
+	l.between = func() {
+		// Someone replaces the record between the two tries.
+		if _, err := r.api.ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{HostedZoneId: aws.String(r.zone),
+			ChangeBatch: &types.ChangeBatch{Changes: []types.Change{{Action: types.ChangeActionUpsert, ResourceRecordSet: &theirs}}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q, err := New(l, r.config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Prepare(ctx); !errors.Is(err, provider.ErrNotOwned) || !strings.Contains(err.Error(), "someone/else") {
+		t.Fatalf("Prepare with another owner's claim = %v, want ErrNotOwned naming someone/else", err)
+	}
+}

@@ -53,7 +53,9 @@ func (p *Provider) Prepare(ctx context.Context) error {
 			ChangeBatch: &types.ChangeBatch{Comment: aws.String("cutover " + p.c.App + ": claim " + p.name),
 				Changes: []types.Change{{Action: types.ChangeActionCreate, ResourceRecordSet: p.txt(ownerValue(p.c.Owner, "", ""))}}},
 		}); err != nil {
-			return classify(ctx, p.errf("claim %s: ChangeResourceRecordSets CREATE %s TXT", p.name, p.ownerName()).Error(), err, false)
+			if err := p.claimed(ctx, err); err != nil {
+				return err
+			}
 		}
 	}
 	for slot, s := range rs.slot {
@@ -66,6 +68,22 @@ func (p *Provider) Prepare(ctx context.Context) error {
 		}
 	}
 	p.prepared = true
+	return nil
+}
+
+// claimed settles a failed claim by reading the ownership record again: a CREATE whose
+// response was lost and which the SDK retried fails with "already exists" although it
+// took, and then the record names cutover. Another owner is refused; anything else is
+// the CREATE's error.
+func (p *Provider) claimed(ctx context.Context, createErr error) error {
+	failed := classify(ctx, p.errf("claim %s: ChangeResourceRecordSets CREATE %s TXT", p.name, p.ownerName()).Error(), createErr, false)
+	own, err := p.readOwner(ctx)
+	switch {
+	case err != nil || own == nil:
+		return failed
+	case own.owner != p.c.Owner:
+		return p.notOwned(own.owner)
+	}
 	return nil
 }
 
