@@ -83,6 +83,14 @@ install_iproute2() {
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null
 }
 
+# The pipeline tests (internal/pipeline/gitsrc, test/pipeline) drive the git CLI on
+# repositories they make; they fail without it.
+install_git() {
+  command -v git >/dev/null && return
+  step "apt-get install git (for the pipeline tests)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq git >/dev/null
+}
+
 # The AWS providers' tests (internal/provider/aws*) run against a real moto_server on
 # 127.0.0.1 and never skip; say so at once when it is missing instead of failing deep inside.
 moto_server_check() {
@@ -109,6 +117,7 @@ unit() {
   docker_engine
   install_chromium
   install_iproute2
+  install_git
   moto_server_check
   kube_binaries
   step "go test -race"

@@ -87,6 +87,8 @@ type Options struct {
 	// Authenticated, if set, is told of every request let in by a token or session, before
 	// its handler runs (the daemon stops counting its connection as unauthenticated).
 	Authenticated func(context.Context)
+	// Pipelines, if set, runs the apps' pipelines (the pipeline routes answer 404 without).
+	Pipelines Pipelines
 }
 
 // Failures is what the API needs of a failed-authentication limiter; *authfail.Limiter
@@ -110,6 +112,8 @@ type server struct {
 	streams  streams
 	authed   func(context.Context)
 	mux      *http.ServeMux
+	public   *http.ServeMux // the routes that take no token
+	pipes    Pipelines
 	routes   []route
 	ping     time.Duration // between keep-alive comments on event streams
 	recheck  time.Duration // between checks that an event stream's session still lives
@@ -122,7 +126,7 @@ func New(opts Options) http.Handler {
 
 func newServer(opts Options) *server {
 	s := &server{eng: opts.Engine, signals: opts.Router, routers: opts.Routers, token: []byte(opts.Token), readOnly: []byte(opts.ReadOnlyToken), log: opts.Logger,
-		metrics: opts.Metrics, sessions: opts.Sessions, failures: opts.Failures, authed: opts.Authenticated, mux: http.NewServeMux(), ping: 15 * time.Second,
+		metrics: opts.Metrics, sessions: opts.Sessions, failures: opts.Failures, authed: opts.Authenticated, mux: http.NewServeMux(), public: http.NewServeMux(), pipes: opts.Pipelines, ping: 15 * time.Second,
 		recheck: time.Second}
 	s.streams = streams{max: opts.MaxStreams, open: map[string]int{}}
 	if s.streams.max <= 0 {
@@ -133,6 +137,10 @@ func newServer(opts Options) *server {
 	}
 	s.routes = routeTable()
 	for _, rt := range s.routes {
+		if rt.public {
+			s.public.Handle(rt.pattern(), http.HandlerFunc(s.hook))
+			continue
+		}
 		s.mux.Handle(rt.pattern(), s.guard(rt, s.wrap(rt.handle)))
 	}
 	return s
@@ -152,6 +160,10 @@ func isLocal(ctx context.Context) bool {
 }
 
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := s.public.Handler(r); pattern != "" {
+		s.public.ServeHTTP(w, r)
+		return
+	}
 	role := s.roleOf(r)
 	ctx := r.Context()
 	if role == "" {

@@ -40,7 +40,11 @@ func openAPIDoc(routes []route) map[string]any {
 			},
 		}
 		op["x-cutover-role"] = api.RoleViewer
-		if !rt.viewer {
+		switch {
+		case rt.public:
+			op["x-cutover-role"] = "public"
+			op["security"] = []any{} // the request's own signature authenticates it
+		case !rt.viewer:
 			op["x-cutover-role"] = api.RoleAdmin
 			op["responses"].(map[string]any)["403"] = map[string]any{
 				"description": "forbidden: the token is read-only, and this operation needs the admin token", "content": jsonContent(errRef)}

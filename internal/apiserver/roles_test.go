@@ -111,6 +111,9 @@ func TestReadOnlyToken(t *testing.T) {
 	before := r.snapshot()
 	refused := 0
 	for _, rt := range routeTable() {
+		if rt.public {
+			continue // no token at all: its signature (the webhook's) is what lets it in
+		}
 		paths, body := requestsFor(rt, changed, d.ID)
 		for _, path := range paths {
 			status, e := call(t, r.srv.URL, testViewerToken, rt.method, path, body)
@@ -124,10 +127,11 @@ func TestReadOnlyToken(t *testing.T) {
 			}
 		}
 	}
-	// apply, delete, deploy, five commands, rollback, and a following router's two routes
-	// (the table names every instance's address; a report feeds analysis).
-	if refused != 11 {
-		t.Errorf("%d requests refused to the viewer, want 11", refused)
+	// apply, delete, deploy, five commands, rollback, a following router's two routes (the
+	// table names every instance's address; a report feeds analysis), a pipeline run and
+	// its approval.
+	if refused != 13 {
+		t.Errorf("%d requests refused to the viewer, want 13", refused)
 	}
 	if after := r.snapshot(); !reflect.DeepEqual(before, after) {
 		t.Fatalf("refused requests changed the state:\nbefore %+v\nafter  %+v", before, after)
@@ -195,12 +199,18 @@ func TestViewerRoutesChangeNothing(t *testing.T) {
 	doc := openAPIDoc(routeTable())
 	for _, rt := range routeTable() {
 		op := doc["paths"].(map[string]any)[rt.path].(map[string]any)[strings.ToLower(rt.method)].(map[string]any)
-		want := api.RoleViewer
-		if !rt.viewer {
-			want = api.RoleAdmin
+		want, want403 := api.RoleViewer, false
+		switch {
+		case rt.public:
+			want = "public"
+			if sec, ok := op["security"].([]any); !ok || len(sec) != 0 {
+				t.Errorf("%s: security %v, want none (a public route)", rt.pattern(), op["security"])
+			}
+		case !rt.viewer:
+			want, want403 = api.RoleAdmin, true
 		}
 		_, has403 := op["responses"].(map[string]any)["403"]
-		if op["x-cutover-role"] != want || has403 == rt.viewer {
+		if op["x-cutover-role"] != want || has403 != want403 {
 			t.Errorf("%s: x-cutover-role %v, 403 documented %v; want %s", rt.pattern(), op["x-cutover-role"], has403, want)
 		}
 	}

@@ -21,6 +21,9 @@ type route struct {
 	// viewer lets the read-only token call the route: it changes nothing. Left false, the
 	// route is the admin's alone, so a route added without a thought fails closed.
 	viewer bool
+	// public routes take no token: the request authenticates itself (a webhook's signature).
+	// Their handler is (*server).hook, which writes every answer itself.
+	public bool
 	handle handlerFunc
 }
 
@@ -57,6 +60,13 @@ func routeTable() []route {
 		{method: "POST", path: appPath + "/{command}", summary: "Send a command to the app's deployment in progress", status: 202, resp: api.Deployment{},
 			query: []param{{name: "command", in: "path", desc: "what to do", enum: commands}}, handle: (*server).command},
 		{method: "POST", path: appPath + "/rollback", summary: "Return traffic to the previous version after a successful deployment", status: 201, resp: api.Deployment{}, handle: (*server).rollback},
+		{method: "GET", path: appPath + "/pipeline/runs", summary: "An app's pipeline runs, newest first", status: 200, resp: []api.PipelineRun{},
+			query: []param{{name: "limit", desc: "at most this many (default 50)"}}, viewer: true, handle: (*server).pipelineRuns},
+		{method: "POST", path: appPath + "/pipeline/runs", summary: "Queue a pipeline run of a commit (or of the branch head); it supersedes the queued ones", reqJSON: api.PipelineRunRequest{}, status: 202, resp: api.PipelineRun{}, handle: (*server).runPipeline},
+		{method: "POST", path: appPath + "/pipeline/approve", summary: "Pass the approval gate of the app's pipeline run waiting at one", status: 202, resp: api.PipelineRun{}, handle: (*server).approvePipeline},
+		{method: "POST", path: appPath + "/pipeline/hooks", summary: "A push webhook from GitHub, GitLab or Gitea; no token: verified by pipeline.webhook.secret (401 on a wrong signature)", status: 202, resp: api.HookAnswer{}, public: true},
+		{method: "GET", path: "/api/v1/pipeline-runs/{id}", summary: "One pipeline run with its stages", status: 200, resp: api.PipelineRun{}, viewer: true, handle: (*server).getPipelineRun},
+		{method: "GET", path: "/api/v1/pipeline-runs/{id}/logs/{stage}", summary: "A stage's whole log, secrets masked ({\"log\": \"...\"}, its last MiB)", status: 200, viewer: true, handle: (*server).pipelineLog},
 		{method: "GET", path: appPath + "/why", summary: "What the app's latest deployment waits for", status: 200, resp: api.Why{}, viewer: true, handle: (*server).why},
 		{method: "GET", path: appPath + "/instances", summary: "The app's instances", status: 200, resp: []api.Instance{}, viewer: true, handle: (*server).instances},
 		{method: "GET", path: appPath + "/logs", summary: "The last lines of the app's instances", status: 200, resp: []api.LogLine{},

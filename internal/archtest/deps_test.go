@@ -46,6 +46,12 @@ var rules = []struct {
 		"a Service selector knows no Deployment, spec or deployment"},
 	{"provider/kubegw", []string{"engine", "deploy", "router", "store", "runtime", "spec", "provider/kubedeploy", "provider/kubesvc"},
 		"an HTTPRoute knows no Deployment, spec or deployment"},
+	{"pipeline", []string{"engine", "router", "daemon", "apiserver", "runtime", "provider"},
+		"a pipeline reaches the engine through the ports it declares; it runs no instance and moves no traffic itself"},
+	{"pipeline/gitsrc", []string{"engine", "deploy", "router", "store", "runtime", "spec", "pipeline"},
+		"the git source knows repositories, not deployments"},
+	{"pipeline/webhook", []string{"engine", "deploy", "router", "store", "runtime", "spec", "pipeline"},
+		"webhook verification is pure: headers and a body in, a push out"},
 	{"web", []string{"engine", "router", "deploy", "store", "daemon", "runtime", "apiserver", "spec"},
 		"the dashboard sees the server only through the API"},
 }

@@ -43,7 +43,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	g := &globals{}
 	g.register(root)
 	root.AddCommand(newApplyCmd(g), newValidateCmd(g), newDeployCmd(g), newStatusCmd(g), newWhyCmd(g),
-		newHistoryCmd(g), newLogsCmd(g), newRollbackCmd(g), newTokenCmd(), newVersionCmd())
+		newHistoryCmd(g), newLogsCmd(g), newRollbackCmd(g), newPipelineCmd(g), newTokenCmd(), newVersionCmd())
 	for _, c := range controlCommands {
 		root.AddCommand(newControlCmd(g, c))
 	}

@@ -186,8 +186,8 @@ func apiOutput(t *testing.T, e *env) string {
 	}
 	var all strings.Builder
 	for path, ops := range doc.Paths {
-		if _, ok := ops["get"]; !ok {
-			continue
+		if _, ok := ops["get"]; !ok || strings.Contains(path, "/pipeline-runs/") {
+			continue // this app has no pipeline: test/pipeline checks a run's masked logs
 		}
 		for _, d := range hist {
 			all.WriteString(get(strings.NewReplacer("{app}", "web", "{id}", d.ID).Replace(path)))

@@ -32,6 +32,7 @@ import (
 	"github.com/cutover/cutover/internal/apiserver"
 	"github.com/cutover/cutover/internal/authfail"
 	"github.com/cutover/cutover/internal/engine"
+	"github.com/cutover/cutover/internal/pipeline"
 	"github.com/cutover/cutover/internal/store"
 	"github.com/cutover/cutover/internal/web"
 )
@@ -104,6 +105,11 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		return fmt.Errorf("start the engine: %w", err)
 	}
 	defer eng.Close() // runs before the router drains and the store closes
+	pipes, err := pipeline.New(pipeline.Options{Store: st, Engine: eng, Keeper: eng, Dir: cfg.DataDir, Log: log})
+	if err != nil {
+		return fmt.Errorf("start the pipelines: %w", err)
+	}
+	defer pipes.Close() // before the engine: a run waiting on a deployment stops first
 	wctx, stopWatch := context.WithCancel(context.Background())
 	watched := make(chan struct{})
 	go func() { defer close(watched); dp.watch(wctx, eng.ResyncRouter) }()
@@ -113,7 +119,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	dash := web.New(web.Options{AdminToken: tok.admin, ViewerToken: tok.readOnly, Logger: log, Failures: fails})
 	handler := dash.Handler(apiserver.New(apiserver.Options{Engine: eng, Router: hub, Routers: hub, Token: tok.admin, ReadOnlyToken: tok.readOnly, Logger: log,
 		Metrics: promhttp.HandlerFor(prometheus.Gatherers{reg, dp.gather}, promhttp.HandlerOpts{}), Sessions: dash, Failures: fails, MaxStreams: cfg.MaxStreamsPerToken,
-		Authenticated: authenticated}))
+		Authenticated: authenticated, Pipelines: pipes}))
 
 	srv, err := serve(cfg, handler, log)
 	if err != nil {

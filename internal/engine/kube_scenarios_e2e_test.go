@@ -232,7 +232,8 @@ func TestE2EKubePrometheusCheckJudgesGreen(t *testing.T) {
 	if s.Phase != deploy.PhaseRolledBack || !strings.Contains(s.Reason, "errors is 0.2, not < 0.05") {
 		t.Fatalf("an error ratio of 0.2: %s: %s", s.Phase, s.Reason)
 	}
-	if got := w.weights(); got["web-green"] != 10000 {
-		t.Errorf("route after the rollback: %v", got)
-	}
+	// The rolled-back state is saved before the route is written (write-ahead): poll.
+	eventually(t, 10*time.Second, "the route to be all on v1's web-green", func() bool {
+		return w.weights()["web-green"] == 10000
+	})
 }

@@ -15,6 +15,13 @@ import (
 // Deploy creates a deployment of version (a new release, from the app's current spec with
 // env overrides set) and starts driving it.
 func (e *Engine) Deploy(ctx context.Context, app, version string, set map[string]string) (deploy.State, error) {
+	return e.deploy(ctx, app, version, set, nil)
+}
+
+// deploy is Deploy with edit, when not nil, changing the new release's spec after the env
+// overrides (a pipeline points it at the release's artifact). edit must copy what it changes
+// behind a pointer: the release shares them with the app's spec.
+func (e *Engine) deploy(ctx context.Context, app, version string, set map[string]string, edit func(*spec.App)) (deploy.State, error) {
 	if !versionRE.MatchString(version) {
 		return deploy.State{}, fmt.Errorf("version %q: use 1-64 letters, digits, dots, dashes or underscores, like v2 or 1.4.0", version)
 	}
@@ -33,10 +40,13 @@ func (e *Engine) Deploy(ctx context.Context, app, version string, set map[string
 		return deploy.State{}, fmt.Errorf("app %s already serves %s; deploy a new version", app, version)
 	}
 	rel := withEnv(a, set)
+	if edit != nil {
+		edit(&rel)
+	}
 	if _, err := releaseArtifact(&rel, version); err != nil {
 		return deploy.State{}, err
 	}
-	if len(set) > 0 {
+	if len(set) > 0 || edit != nil {
 		// The overrides obey the spec's rules for env (no PORT, valid names): a release is
 		// stored as a spec and must parse back after a restart.
 		if err := rel.Validate(); err != nil {

@@ -97,6 +97,14 @@ type App struct {
 	// Example: {policy: wait}
 	SplitCheck SplitCheck `yaml:"split_check"`
 
+	// Takes commits of a git repository to production: a clean checkout of each commit is
+	// built, tested, optionally approved, and deployed with this spec's strategy as the
+	// release named by its short SHA.
+	//
+	// Default: none (releases come from cutover deploy).
+	// Example: {source: {repo: /srv/git/web.git}, build: {command: [make]}, tests: [{name: unit, command: [make, test]}]}
+	Pipeline *Pipeline `yaml:"pipeline,omitempty"`
+
 	// Limits on how long a deployment and its waits may take.
 	//
 	// Default: see the fields.
@@ -247,6 +255,9 @@ func (a *App) Default() {
 	if len(a.Egress.Allow) == 0 {
 		a.Egress.Allow = nil
 	}
+	if a.Pipeline != nil {
+		a.Pipeline.defaults()
+	}
 	fill(&a.SplitCheck.Policy, SplitRebalance)
 	fill(&a.SplitCheck.Deadline, Duration(5*time.Minute))
 }
@@ -263,7 +274,7 @@ func (a *App) Validate() error {
 		}
 	}
 	a.validateRoutes(c)
-	a.Run.validate(c, "run")
+	a.Run.validate(c, "run", a.Pipeline != nil)
 	if a.Run.ASG != nil {
 		a.Run.ASG.validate(c, "run.asg", a)
 	}
@@ -285,6 +296,9 @@ func (a *App) Validate() error {
 		a.Analysis.validate(c, "analysis")
 	}
 	a.validateEgress(c)
+	if a.Pipeline != nil {
+		a.Pipeline.validate(c, a)
+	}
 	c.positive("deadlines.deployment", a.Deadlines.Deployment)
 	c.positive("deadlines.approval", a.Deadlines.Approval)
 	c.positive("deadlines.hook", a.Deadlines.Hook)

@@ -160,8 +160,10 @@ func (d *Docker) defaults() {
 	}
 }
 
-func (d *Docker) validate(c *checker, p string) {
-	c.exactlyOne(p, []string{"image", "build"}, []bool{d.Image != "", d.Build != nil})
+func (d *Docker) validate(c *checker, p string, built bool) {
+	if !built {
+		c.exactlyOne(p, []string{"image", "build"}, []bool{d.Image != "", d.Build != nil})
+	}
 	if d.Image != "" {
 		d.validateImage(c, p+".image")
 	}

@@ -236,7 +236,9 @@ func (r *Run) defaults() {
 	}
 }
 
-func (r *Run) validate(c *checker, path string) {
+// validate checks the run section; built says a pipeline builds the image (run.docker
+// names neither image nor build then).
+func (r *Run) validate(c *checker, path string, built bool) {
 	c.exactlyOne(path, runtimes, []bool{r.Process != nil, r.Docker != nil, r.ECS != nil, r.ASG != nil, r.External != nil, r.Kubernetes != nil})
 	if p := r.Process; p != nil {
 		pp := join(path, "process")
@@ -247,7 +249,7 @@ func (r *Run) validate(c *checker, path string) {
 		c.secretEnv(pp+".secret_env", p.SecretEnv, p.Env)
 	}
 	if d := r.Docker; d != nil {
-		d.validate(c, join(path, "docker"))
+		d.validate(c, join(path, "docker"), built)
 	}
 	if !(r.Instances >= 1 && r.Instances <= maxInstances) {
 		c.add(path+".instances", "must be between 1 and %d, got %d", maxInstances, r.Instances)

@@ -61,6 +61,14 @@ func (a *App) Redacted() *App {
 		}
 		out.Run.Docker = &cp
 	}
+	if p := a.Pipeline; p != nil {
+		cp := *p
+		cp.Build.Env = maskValues(p.Build.Env, func(name string) bool { return slices.Contains(p.Build.SecretEnv, name) })
+		if p.Webhook != nil {
+			cp.Webhook = &PushWebhook{Secret: Mask}
+		}
+		out.Pipeline = &cp
+	}
 	if a.Hooks != nil {
 		out.Hooks = slices.Clone(a.Hooks)
 		for i := range out.Hooks {
@@ -104,6 +112,14 @@ func (a *App) Secrets() []string {
 	env := a.Run.Env()
 	for _, name := range a.Run.SecretEnv() {
 		add(env[name])
+	}
+	if p := a.Pipeline; p != nil {
+		for _, name := range p.Build.SecretEnv {
+			add(p.Build.Env[name])
+		}
+		if p.Webhook != nil {
+			add(p.Webhook.Secret)
+		}
 	}
 	for _, h := range a.Hooks {
 		if x := h.Command; x != nil {

@@ -90,7 +90,7 @@ func (s *Store) DeleteApp(name string) error {
 		if err := deleteDeploymentIDs(r, name); err != nil {
 			return err
 		}
-		for _, b := range []*bolt.Bucket{r.releases, r.versions, r.deployments, r.events} {
+		for _, b := range []*bolt.Bucket{r.releases, r.versions, r.deployments, r.events, r.runs} {
 			if err := deleteSub(b, key); err != nil {
 				return err
 			}

@@ -30,7 +30,15 @@ type migration struct {
 func migrations() []migration {
 	return []migration{
 		{to: 1, name: "create the buckets", apply: createBuckets},
+		{to: 2, name: "create the pipeline runs bucket", apply: createRunsBucket},
 	}
+}
+
+func createRunsBucket(tx *bolt.Tx) error {
+	if _, err := tx.CreateBucketIfNotExists([]byte(bucketRuns)); err != nil {
+		return fmt.Errorf("create bucket %q: %w", bucketRuns, err)
+	}
+	return nil
 }
 
 func createBuckets(tx *bolt.Tx) error {

@@ -61,6 +61,7 @@ const (
 	bucketDeploymentIDs = "deployment_ids"
 	bucketActive        = "active"
 	bucketInstances     = "instances"
+	bucketRuns          = "pipeline_runs"
 )
 
 // The error kinds callers branch on. Every error the store returns wraps at
@@ -145,7 +146,7 @@ func (s *Store) Close() error {
 
 // roots are the top-level buckets, opened once per transaction.
 type roots struct {
-	apps, releases, versions, deployments, events, deploymentIDs, active, instances *bolt.Bucket
+	apps, releases, versions, deployments, events, deploymentIDs, active, instances, runs *bolt.Bucket
 }
 
 func openRoots(tx *bolt.Tx) (roots, error) {
@@ -157,6 +158,7 @@ func openRoots(tx *bolt.Tx) (roots, error) {
 		{bucketApps, &r.apps}, {bucketReleases, &r.releases}, {bucketVersions, &r.versions},
 		{bucketDeployments, &r.deployments}, {bucketEvents, &r.events},
 		{bucketDeploymentIDs, &r.deploymentIDs}, {bucketActive, &r.active}, {bucketInstances, &r.instances},
+		{bucketRuns, &r.runs},
 	} {
 		if *b.dst = tx.Bucket([]byte(b.name)); *b.dst == nil {
 			return roots{}, fmt.Errorf("bucket %q is missing; the state file is damaged, restore a backup", b.name)

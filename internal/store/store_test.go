@@ -29,8 +29,8 @@ func TestOpenCreatesPrivateFileAndDirectory(t *testing.T) {
 			t.Errorf("%s: mode %v, want %v", p, got, want)
 		}
 	}
-	if v := schemaOf(t, s); v != 1 {
-		t.Errorf("schema = %d, want 1", v)
+	if v := schemaOf(t, s); v != len(migrations()) {
+		t.Errorf("schema = %d, want %d", v, len(migrations()))
 	}
 }
 
@@ -101,16 +101,16 @@ func TestNewerSchemaIsRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.db.Update(func(tx *bolt.Tx) error { return writeSchema(tx, 2) }); err != nil {
+	if err := s.db.Update(func(tx *bolt.Tx) error { return writeSchema(tx, 3) }); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
 
 	_, err = Open(path)
 	if err == nil {
-		t.Fatal("Open of a schema 2 file succeeded")
+		t.Fatal("Open of a schema 3 file succeeded")
 	}
-	for _, want := range []string{path, "schema version 2", "only up to 1", "upgrade cutover"} {
+	for _, want := range []string{path, "schema version 3", "only up to 2", "upgrade cutover"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not contain %q", err, want)
 		}
@@ -125,8 +125,8 @@ func TestUnversionedFileMigrates(t *testing.T) {
 		return err
 	})
 	s := openStore(t, path)
-	if v := schemaOf(t, s); v != 1 {
-		t.Errorf("schema = %d, want 1", v)
+	if v := schemaOf(t, s); v != len(migrations()) {
+		t.Errorf("schema = %d, want %d", v, len(migrations()))
 	}
 	mustPutApp(t, s, "web")
 }
@@ -146,6 +146,9 @@ func TestMigrationRewritesV0AndReopenKeepsData(t *testing.T) {
 		if err := createBuckets(tx); err != nil {
 			return err
 		}
+		if err := createRunsBucket(tx); err != nil {
+			return err
+		}
 		r, err := openRoots(tx)
 		if err != nil {
 			return err
@@ -163,8 +166,8 @@ func TestMigrationRewritesV0AndReopenKeepsData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v := schemaOf(t, s); v != 1 {
-		t.Errorf("schema = %d, want 1", v)
+	if v := schemaOf(t, s); v != len(fake) {
+		t.Errorf("schema = %d, want %d", v, len(fake))
 	}
 	s.Close()
 
