@@ -52,6 +52,20 @@ func TestCommitsGoToProduction(t *testing.T) {
 		return resp.Header.Get("X-Version")
 	}
 
+	// The event stream carries the runs' notices.
+	evCtx, stopEvents := context.WithCancel(context.Background())
+	defer stopEvents()
+	events, _ := s.srv.API.Events(evCtx, "") // every app: web is not applied yet
+	notices := make(chan string, 1024)
+	go func() {
+		for n := range events {
+			select {
+			case notices <- n.Deployment + " " + n.Event.Message:
+			default:
+			}
+		}
+	}()
+
 	// v1: polled, built, tested, deployed.
 	v1 := r.commit("v1: first release", withFiles(nil))
 	apply("  retain: 3\n", "200ms")
@@ -71,6 +85,18 @@ func TestCommitsGoToProduction(t *testing.T) {
 	if !strings.Contains(logs, "building "+v1[:12]+" with token ******") || strings.Contains(logs, "s3cret-build-token") || !strings.Contains(logs, "built") {
 		t.Errorf("build log of v1, want the token masked:\n%s", logs)
 	}
+	eventually(t, func() bool {
+		for {
+			select {
+			case n := <-notices:
+				if strings.HasPrefix(n, run1.ID+" pipeline run "+run1.ID+": build passed in ") {
+					return true
+				}
+			default:
+				return false
+			}
+		}
+	})
 	art := filepath.Join(s.dir, "artifacts", "web", v1[:12])
 	if _, err := os.Stat(filepath.Join(art, "run.sh")); err != nil {
 		t.Errorf("v1's artifact: %v", err)
