@@ -82,6 +82,12 @@ export async function logout() {
   session.csrf = '';
 }
 
+// isRunNotice tells a pipeline run's notice from a deployment's: its deployment field is the
+// run's ID (web-run-3) and its message starts "pipeline run".
+export function isRunNotice(n) {
+  return /-run-\d+$/.test(n.deployment || '') && /^pipeline run /.test((n.event && n.event.message) || '');
+}
+
 // stream follows a server-sent event stream of notices. onState receives 'live' or
 // 'reconnecting'; the browser reconnects by itself. When the stream fails while the session
 // has gone, the shell hears of it through the next API call. It returns a function that

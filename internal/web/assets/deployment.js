@@ -2,7 +2,7 @@
 // version's signals, the timeline of its events (phases, reasons, evidence, hook results),
 // its app's instances and the tail of their logs.
 
-import { api, stream, session } from './api.js';
+import { api, stream, session, isRunNotice } from './api.js';
 import { h, pct, dur, clock, phaseBadge, phaseKind, splitBar, toast, confirmAction } from './dom.js';
 import { lineChart } from './charts.js';
 import { debounced, versionsOf } from './views.js';
@@ -234,7 +234,7 @@ export function deployment(root, _ctx, id) {
 
   return {
     notice(n) {
-      if (!d || n.app !== d.app || n.deployment === d.id) return;
+      if (!d || n.app !== d.app || n.deployment === d.id || isRunNotice(n)) return;
       newer.replaceChildren('A newer deployment of this app started: ', h('a', { href: `#/deployments/${enc(n.deployment)}`, text: 'follow it' }), '.');
       newer.hidden = false;
     },

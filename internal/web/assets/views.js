@@ -1,10 +1,11 @@
-// The apps overview and an app's history. A view is mount(root, ctx) returning
-// { notice(n), destroy() }: the shell passes it the server's notices and tears it down on
-// navigation.
+// The apps overview and an app's page (its pipeline runs and its history). A view is
+// mount(root, ctx) returning { notice(n), destroy() }: the shell passes it the server's
+// notices and tears it down on navigation.
 
-import { api } from './api.js';
+import { api, isRunNotice } from './api.js';
 import { h, dur, clock, dateTime, phaseBadge, splitBar } from './dom.js';
 import { routersPanel } from './routers.js';
+import { pipelinePanel } from './pipeline.js';
 
 const enc = encodeURIComponent;
 
@@ -143,6 +144,7 @@ export function overview(root) {
   const timer = setInterval(refreshAll, 2000);
   return {
     notice(n) {
+      if (isRunNotice(n)) return; // the cards show no pipeline
       if (!soon.has(n.app)) soon.set(n.app, debounced(() => refreshApp(n.app).catch(() => {}), 100));
       soon.get(n.app)();
     },
@@ -150,7 +152,8 @@ export function overview(root) {
   };
 }
 
-// history lists an app's deployments with outcomes and durations.
+// history is an app's page: its pipeline's latest runs (when it has any), then its
+// deployments with outcomes and durations.
 export function history(root, _ctx, name) {
   const title = h('h1', { tabindex: '-1', text: `${name}: history` });
   const summary = h('p', { class: 'sub' });
@@ -159,9 +162,11 @@ export function history(root, _ctx, name) {
     h('caption', { class: 'visually-hidden', text: `Deployments of ${name}, newest first` }),
     h('thead', {}, h('tr', {}, ['Started', 'Change', 'Outcome', 'Duration', 'Reason'].map((c) => h('th', { scope: 'col', text: c })))),
     body);
+  const pipeline = pipelinePanel(name);
   root.replaceChildren(
     h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumb' }, h('a', { href: '#/', text: 'Apps' }), ' › ', h('span', { 'aria-current': 'page', text: name })),
-    title, summary, h('div', { class: 'table-wrap', role: 'region', 'aria-label': 'Deployments', tabindex: '0' }, table));
+    title, summary, pipeline.el, h('h2', { class: 'section-title', id: 'deployments-h', text: 'Deployments' }),
+    h('div', { class: 'table-wrap', role: 'region', 'aria-labelledby': 'deployments-h', tabindex: '0' }, table));
   let gone = false, sig = '', running = [];
 
   function row(d) {
@@ -199,7 +204,11 @@ export function history(root, _ctx, name) {
   const timers = [setInterval(refresh, 5000), setInterval(tick, 1000)];
   const soon = debounced(refresh, 150);
   return {
-    notice(n) { if (n.app === name) soon(); },
-    destroy() { gone = true; timers.forEach(clearInterval); },
+    notice(n) {
+      if (n.app !== name) return;
+      pipeline.notice(); // a run's deploy stage follows its deployment's notices too
+      if (!isRunNotice(n)) soon();
+    },
+    destroy() { gone = true; timers.forEach(clearInterval); pipeline.destroy(); },
   };
 }
