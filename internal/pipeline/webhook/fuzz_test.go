@@ -101,7 +101,7 @@ func FuzzSameRepo(f *testing.F) {
 		"https://github.com/acme/shop.git", "git@github.com:acme/shop.git", "ssh://git@host:2222/o/r.git",
 		"git://github.com/acme/shop", "github.com/acme/shop", "/srv/git/shop.git", "file:///srv/git/shop",
 		"./shop", "~/shop", `C:\repos\shop`, "https://github.com/", "[::1]:o/r", "https://u:p@[::1]:8080/o/r/",
-		"", "::", "@:", "file:", "https://h/%zz",
+		"", "::", "@:", "file:", "https://h/%zz", "0/:/",
 	} {
 		f.Add(u, "https://github.com/acme/shop")
 	}

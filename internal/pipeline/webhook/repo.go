@@ -30,7 +30,8 @@ func SameRepo(payloadURL, url string) bool {
 // repoKey reduces a repository URL to the string that names the repository, or reports that
 // s names none.
 func repoKey(s string) (string, bool) {
-	s = strings.TrimSpace(s)
+	// Trailing slashes first: "0/:" plus one more "/" would otherwise read as a scheme's "://".
+	s = strings.TrimRight(strings.TrimSpace(s), "/")
 	switch {
 	case s == "":
 		return "", false
