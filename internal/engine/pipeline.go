@@ -32,6 +32,22 @@ func (e *Engine) BuildImage(ctx context.Context, contextDir, dockerfile, tag str
 	return b.Build(ctx, contextDir, dockerfile, tag, out)
 }
 
+// RemoveImage removes an image a pipeline built (pruned by pipeline.retain) from the engine
+// the docker driver drives.
+func (e *Engine) RemoveImage(ctx context.Context, tag string) error {
+	drv, err := e.fleet.drivers.named(spec.RuntimeDocker)
+	if err != nil {
+		return err
+	}
+	r, ok := drv.(interface {
+		RemoveImage(ctx context.Context, ref string) error
+	})
+	if !ok {
+		return fmt.Errorf("the docker driver cannot remove images")
+	}
+	return r.RemoveImage(ctx, tag)
+}
+
 // InUse lists the versions of app something still needs: the one serving, and every one
 // with an instance recorded (green, or a blue kept warm).
 func (e *Engine) InUse(app string) ([]string, error) {

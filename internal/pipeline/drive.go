@@ -108,6 +108,9 @@ func (s *Service) execute(app string, w *worker, st State) {
 		if x.st.Current() == nil {
 			x.finish(Succeeded, Passed, fmt.Sprintf("commit %s (%s) serves production as release %s", x.st.Commit.Short, x.st.Commit.Subject, x.st.Version))
 			s.prune(app, a.Pipeline.Retain)
+			if a.Run.Docker != nil {
+				s.pruneImages(app, a.Pipeline.Retain)
+			}
 			return
 		}
 		if err := s.save(x.st); err != nil {

@@ -68,6 +68,38 @@ func (s *Service) pollOnce() {
 	}
 }
 
+// pruneImages removes the images runs of app built beyond the newest retain, except those
+// of releases still in use.
+func (s *Service) pruneImages(app string, retain int) {
+	if s.o.Keeper == nil {
+		return
+	}
+	inUse, err := s.o.Keeper.InUse(app)
+	if err != nil {
+		return // not knowing what is in use, keep everything
+	}
+	runs, err := s.Runs(app, 0)
+	if err != nil {
+		return
+	}
+	var built []string // newest first, once each
+	for _, r := range runs {
+		if b := r.Stage(KindBuild); b != nil && b.Status == Passed && r.Version != "" && !slices.Contains(built, r.Version) {
+			built = append(built, r.Version)
+		}
+	}
+	for i, v := range built {
+		if i < retain || slices.Contains(inUse, v) {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
+		if err := s.o.Keeper.RemoveImage(ctx, app+":"+v); err != nil {
+			s.log.Warn("pipeline: prune an image", "app", app, "version", v, "err", err)
+		}
+		cancel()
+	}
+}
+
 // prune removes the artifacts of app beyond the newest retain, except those of releases
 // still in use (serving, green, or a blue kept warm).
 func (s *Service) prune(app string, retain int) {

@@ -33,6 +33,8 @@ type Engine interface {
 type Keeper interface {
 	InUse(app string) ([]string, error)
 	Announce(app, source string, ev deploy.Event)
+	// RemoveImage removes an image a run built (run.docker) once retain no longer keeps it.
+	RemoveImage(ctx context.Context, tag string) error
 }
 
 // Source reads a repository's commits (gitsrc over the git CLI).

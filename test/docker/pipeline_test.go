@@ -18,8 +18,8 @@ import (
 // TestPipelineBuildsAnImagePerCommit: a pipeline over a git repository with a Dockerfile
 // builds, on the real engine, the image APP:SHORTSHA of each commit in its build stage
 // (the build command puts the binary into the checkout, the Dockerfile packages it),
-// tests it, and deploys it; the next commit gets its own image and the first stays for a
-// rollback.
+// tests it, and deploys it; each next commit gets its own image, and with retain 2 the
+// first commit's image is removed once a third is built and nothing runs it.
 func TestPipelineBuildsAnImagePerCommit(t *testing.T) {
 	cl := newCluster(t)
 	repo := filepath.Join(t.TempDir(), "web")
@@ -67,6 +67,7 @@ drain_timeout: 1s
 deadlines: {deployment: 120s}
 pipeline:
   source: {repo: %q, poll: 200ms}
+  retain: 2
   build: {command: [sh, ./build.sh], dockerfile: Dockerfile, env: {CUTOVER_BIN: %q}, timeout: 2m}
   tests:
     - {name: image, command: [sh, -c, 'test "$CUTOVER_IMAGE" = "$CUTOVER_APP:$CUTOVER_VERSION"']}
@@ -119,11 +120,17 @@ pipeline:
 	if got := cl.servedBy(); got != v2[:12] {
 		t.Fatalf("after v2's run the app serves %q, want %s", got, v2[:12])
 	}
+	if tags := strings.Join(images(), " "); !strings.Contains(tags, cl.app+":"+v1[:12]) || !strings.Contains(tags, cl.app+":"+v2[:12]) {
+		t.Fatalf("after two commits the engine's images of %s are %s, want both", cl.app, tags)
+	}
+	cl.waitOnly(v2[:12], 1) // v1, kept warm for 1s, is retired: nothing runs its image
+	v3 := commit("v3", map[string]string{"README": "v3\n"})
+	if r3 := waitRun(v3); r3.Phase != "succeeded" {
+		t.Fatalf("run of v3: %s %s", r3.Phase, r3.Reason)
+	}
 	tags := strings.Join(images(), " ")
-	for _, want := range []string{cl.app + ":" + v1[:12], cl.app + ":" + v2[:12]} {
-		if !strings.Contains(tags, want) {
-			t.Errorf("the engine's images of %s are %s, want %s among them", cl.app, tags, want)
-		}
+	if strings.Contains(tags, cl.app+":"+v1[:12]) || !strings.Contains(tags, cl.app+":"+v2[:12]) || !strings.Contains(tags, cl.app+":"+v3[:12]) {
+		t.Fatalf("after three commits with retain 2 the engine's images of %s are %s, want v2's and v3's only", cl.app, tags)
 	}
 }
 

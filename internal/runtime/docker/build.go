@@ -200,6 +200,19 @@ func (p *progress) tailText() string {
 	return "\nlast output lines:\n  " + strings.Join(p.last, "\n  ")
 }
 
+// RemoveImage removes the image tag ref from the engine; one already gone is removed. An
+// image a container still uses is refused by the engine, and so kept.
+func (d *Driver) RemoveImage(ctx context.Context, ref string) error {
+	if ref == "" {
+		return errors.New("docker: remove image: empty image reference")
+	}
+	_, err := d.cli.ImageRemove(ctx, ref, client.ImageRemoveOptions{})
+	if err != nil && !isNotFound(err) {
+		return fmt.Errorf("docker: remove image %s: %w", ref, d.engineErr(err))
+	}
+	return nil
+}
+
 // ImageExists reports whether ref (e.g. "web:v2") is present in the engine.
 func (d *Driver) ImageExists(ctx context.Context, ref string) (bool, error) {
 	if ref == "" {
