@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/cutover/cutover/internal/procgroup"
 )
 
 // waitDelay bounds how long a finished or killed command may keep its output pipe open
@@ -34,8 +36,8 @@ func (r Runner) runCommand(ctx context.Context, c Command, timeout time.Duration
 	// One writer for both streams: exec then uses a single pipe, so their interleaving is kept.
 	cmd.Stdout = out
 	cmd.Stderr = out
-	cmd.SysProcAttr = newProcessGroup()
-	cmd.Cancel = func() error { return killGroup(cmd.Process) }
+	cmd.SysProcAttr = procgroup.Group()
+	cmd.Cancel = func() error { return procgroup.Kill(cmd.Process) }
 	cmd.WaitDelay = waitDelay
 
 	if err := cmd.Start(); err != nil {
@@ -47,7 +49,7 @@ func (r Runner) runCommand(ctx context.Context, c Command, timeout time.Duration
 	err := cmd.Wait()
 	// Stray processes: usually the group is already empty. Its ID cannot be reused by another
 	// group while any member lives, so this reaches only what the command left behind.
-	_ = killGroup(cmd.Process)
+	_ = procgroup.Kill(cmd.Process)
 
 	ps := cmd.ProcessState
 	res := Result{Output: out.String(), Attempts: 1}

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/cutover/cutover/internal/procgroup"
 )
 
 // waitDelay bounds how long git's output pipes may stay open after git exited or was killed
@@ -83,8 +85,8 @@ func run(ctx context.Context, dir string, extraEnv []string, args ...string) ([]
 	cmd.Stdin = nil
 	cmd.Stdout = &stdout
 	cmd.Stderr = stderr
-	cmd.SysProcAttr = newSession()
-	cmd.Cancel = func() error { return killSession(cmd.Process) }
+	cmd.SysProcAttr = procgroup.Session()
+	cmd.Cancel = func() error { return procgroup.Kill(cmd.Process) }
 	cmd.WaitDelay = waitDelay
 
 	err := cmd.Run()
